@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+// Starts the OpenClaw gateway: writes its config from the environment, then runs
+// `openclaw gateway run` as a child process, forwarding signals and the exit code.
+// Plain Node ESM, built-ins only; runs the same in the Sandbox container and on a dev/test host.
+//
+// Environment:
+//   GATEWAY_TOKEN            required. Shared gateway secret (WS `connect.params.auth.token`,
+//                            HTTP `Authorization: Bearer`). Never written to disk or printed: the
+//                            config references it as ${OPENCLAW_GATEWAY_TOKEN}, set for the child.
+//   OPENCLAW_HOME | HOME     home for OpenClaw state; config goes to <home>/.openclaw/openclaw.json.
+//   GATEWAY_PORT             default 18789.
+//   GATEWAY_BIND             "loopback" (default) or "lan" (the Dockerfile sets GATEWAY_BIND=lan so
+//                            the Sandbox control plane can reach the gateway on the container IP).
+//   GATEWAY_TRUSTED_PROXIES  optional comma list -> gateway.trustedProxies.
+//   ANTHROPIC_API_KEY        real provider (primary defaults to anthropic/claude-opus-5).
+//   OPENAI_API_KEY           real provider (primary defaults to openai/gpt-6-astra if no Anthropic key).
+//   AI_GATEWAY_BASE_URL      optional Cloudflare AI Gateway base URL
+//                            (https://gateway.ai.cloudflare.com/v1/<account>/<gateway>); the
+//                            anthropic/openai providers are routed through <base>/anthropic, <base>/openai.
+//   MOLT_MODEL_BASE_URL      custom OpenAI-compatible provider "molt" (offline stand-in model);
+//   MOLT_MODEL_NAME          its model id (default "stand-in"). Base URL may end with or without /v1.
+//   MODEL                    primary model override, "<provider>/<model>".
+//   OPENCLAW_BIN             optional path to openclaw.mjs.
+//   OPENCLAW_LOG_LEVEL       optional logging.level (default "info").
+
+import fs from "node:fs";
+import path from "node:path";
+import os from "node:os";
+import { spawn } from "node:child_process";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const MIN_NODE = [24, 16];
+
+const list = (v) => String(v ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+const blank = (v) => v == null || String(v).trim() === "";
+
+/** Home directory OpenClaw will use (OPENCLAW_HOME wins over HOME). */
+export function resolveHome(env = process.env) {
+  return !blank(env.OPENCLAW_HOME) ? env.OPENCLAW_HOME : !blank(env.HOME) ? env.HOME : os.homedir();
+}
+
+export function configPath(env = process.env) {
+  return !blank(env.OPENCLAW_CONFIG_PATH) ? env.OPENCLAW_CONFIG_PATH : path.join(resolveHome(env), ".openclaw", "openclaw.json");
+}
+
+/**
+ * Builds the OpenClaw config object from env. Pure: no I/O. Secrets appear only as ${VAR}
+ * references that OpenClaw substitutes at load time from the child's environment.
+ * Validation in OpenClaw is strict, so only keys known to 2026.9.x are emitted.
+ */
+export function buildConfig(env = process.env) {
+  if (blank(env.GATEWAY_TOKEN)) throw new Error("GATEWAY_TOKEN is required");
+  const port = blank(env.GATEWAY_PORT) ? 18789 : Number(env.GATEWAY_PORT);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`invalid GATEWAY_PORT: ${env.GATEWAY_PORT}`);
+  const bind = blank(env.GATEWAY_BIND) ? "loopback" : env.GATEWAY_BIND.trim();
+  if (!["loopback", "lan", "auto", "tailnet"].includes(bind)) throw new Error(`invalid GATEWAY_BIND: ${bind}`);
+
+  const gateway = { mode: "local", port, bind, auth: { mode: "token", token: "${OPENCLAW_GATEWAY_TOKEN}" } };
+  const proxies = list(env.GATEWAY_TRUSTED_PROXIES);
+  if (proxies.length) gateway.trustedProxies = proxies;
+
+  const providers = {};
+  let primary;
+  const aig = blank(env.AI_GATEWAY_BASE_URL) ? null : env.AI_GATEWAY_BASE_URL.trim().replace(/\/+$/, "");
+  if (!blank(env.OPENAI_API_KEY)) {
+    primary = "openai/gpt-6-astra";
+    if (aig) providers.openai = { baseUrl: `${aig}/openai` };
+  }
+  if (!blank(env.ANTHROPIC_API_KEY)) {
+    primary = "anthropic/claude-opus-5";
+    if (aig) providers.anthropic = { baseUrl: `${aig}/anthropic` };
+  }
+  if (!blank(env.MOLT_MODEL_BASE_URL)) {
+    const id = blank(env.MOLT_MODEL_NAME) ? "stand-in" : env.MOLT_MODEL_NAME.trim();
+    let baseUrl = env.MOLT_MODEL_BASE_URL.trim().replace(/\/+$/, "");
+    if (!/\/v1$/.test(baseUrl)) baseUrl += "/v1";
+    providers.molt = {
+      baseUrl,
+      api: "openai-completions",
+      apiKey: "molt-stand-in", // the stand-in ignores it; a non-empty key keeps auth resolution happy
+      models: [{
+        id, name: `molt ${id}`, reasoning: false, input: ["text"],
+        cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+        contextWindow: 200000, maxTokens: 8192,
+      }],
+    };
+    primary = `molt/${id}`;
+  }
+  if (!blank(env.MODEL)) primary = env.MODEL.trim();
+
+  const config = {
+    gateway,
+    logging: { level: blank(env.OPENCLAW_LOG_LEVEL) ? "info" : env.OPENCLAW_LOG_LEVEL.trim() },
+  };
+  if (Object.keys(providers).length) config.models = { mode: "merge", providers };
+  if (primary) config.agents = { defaults: { model: { primary } } };
+  return config;
+}
+
+/** Environment for the gateway child: the token travels as OPENCLAW_GATEWAY_TOKEN only. */
+export function childEnv(env = process.env) {
+  const out = { ...env, OPENCLAW_GATEWAY_TOKEN: env.GATEWAY_TOKEN };
+  delete out.GATEWAY_TOKEN;
+  return out;
+}
+
+/** Finds openclaw.mjs: $OPENCLAW_BIN, next to this script, repo container/, or a global install. */
+export function findOpenclaw(env = process.env) {
+  const candidates = [
+    env.OPENCLAW_BIN,
+    path.join(HERE, "node_modules", "openclaw", "openclaw.mjs"),
+    path.join(HERE, "..", "container", "node_modules", "openclaw", "openclaw.mjs"),
+    "/opt/openclaw/node_modules/openclaw/openclaw.mjs",
+    "/usr/local/lib/node_modules/openclaw/openclaw.mjs",
+    "/usr/lib/node_modules/openclaw/openclaw.mjs",
+  ].filter((p) => !blank(p));
+  return candidates.find((p) => fs.existsSync(p));
+}
+
+function nodeOk(version = process.versions.node) {
+  const [maj, min] = version.split(".").map(Number);
+  return maj > MIN_NODE[0] || (maj === MIN_NODE[0] && min >= MIN_NODE[1]);
+}
+
+function log(msg) { process.stderr.write(`[start-gateway] ${msg}\n`); }
+
+async function main() {
+  const env = process.env;
+  if (blank(env.GATEWAY_TOKEN)) { log("GATEWAY_TOKEN is required; refusing to start"); process.exit(2); }
+  if (!nodeOk()) { log(`Node >= ${MIN_NODE.join(".")} required, running ${process.versions.node} (${process.execPath})`); process.exit(2); }
+  const bin = findOpenclaw(env);
+  if (!bin) { log("openclaw.mjs not found (set OPENCLAW_BIN or npm install in container/)"); process.exit(2); }
+
+  let config;
+  try { config = buildConfig(env); } catch (err) { log(err.message); process.exit(2); }
+  const file = configPath(env);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(file, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
+
+  const { port, bind } = config.gateway;
+  log(`config ${file}; port ${port} bind ${bind}; model ${config.agents?.defaults?.model?.primary ?? "(openclaw default)"}; openclaw ${bin}`);
+
+  const child = spawn(process.execPath, [bin, "gateway", "run", "--port", String(port), "--bind", bind],
+    { env: childEnv(env), stdio: "inherit" });
+
+  // Forward termination signals; exit with the child's code (128+signal when killed).
+  const signals = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"];
+  for (const sig of signals) process.on(sig, () => { if (child.exitCode === null) child.kill(sig); });
+  child.on("error", (err) => { log(`spawn failed: ${err.message}`); process.exit(1); });
+  child.on("exit", (code, signal) => {
+    if (signal) log(`gateway exited on ${signal}`);
+    process.exit(code ?? 128 + (os.constants.signals[signal] ?? 0));
+  });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  await main();
+}

@@ -1,0 +1,11 @@
+/** The adapters this relay serves. Adding a platform means adding it here and nowhere else. */
+import { slackAdapter } from "./slack";
+import type { Adapter } from "./types";
+
+export const adapters: readonly Adapter[] = [slackAdapter];
+
+export function adapterFor(platform: string): Adapter {
+  const adapter = adapters.find((candidate) => candidate.platform === platform);
+  if (!adapter) throw new Error(`no adapter for platform "${platform}"`);
+  return adapter;
+}

@@ -1,0 +1,158 @@
+/**
+ * A conversation's durable inbox in the bridge's SQLite: every accepted message, in order, with
+ * where its turn stands. A message is stored before the platform is acknowledged; the keys it
+ * arrived under are remembered so that a redelivery is recognised.
+ */
+import type { InboundMessage } from "../adapters/types";
+
+export type TurnState = "queued" | "running" | "done" | "failed";
+
+export interface Turn {
+  seq: number;
+  message: InboundMessage;
+  state: TurnState;
+  attempts: number;
+  receivedAt: number;
+  /** The final text reached the platform: never deliver it again. */
+  delivered: boolean;
+  /** Artifact ids already posted to the platform. */
+  mediaPosted: string[];
+  /** The user was already told that this turn is waiting or retrying. */
+  noticed: boolean;
+  runId?: string;
+  error?: string;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+/** How long delivery keys are remembered (platforms retry for minutes to hours). */
+const SEEN_TTL_MS = 7 * 24 * 3600 * 1000;
+
+export class Inbox {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(`CREATE TABLE IF NOT EXISTS turns (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      message TEXT NOT NULL,
+      state TEXT NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      received_at INTEGER NOT NULL,
+      delivered INTEGER NOT NULL DEFAULT 0,
+      media_posted TEXT NOT NULL DEFAULT '[]',
+      noticed INTEGER NOT NULL DEFAULT 0,
+      run_id TEXT,
+      error TEXT,
+      started_at INTEGER,
+      finished_at INTEGER
+    )`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL)`);
+  }
+
+  /** Store `message` unless one of its keys was seen; returns its turn number and whether it is new. */
+  accept(message: InboundMessage, now: number): { seq: number; duplicate: boolean } {
+    for (const key of message.dedupeKeys) {
+      const hit = this.sql.exec<{ seq: number }>("SELECT seq FROM seen WHERE key = ?", key).toArray()[0];
+      if (hit) {
+        // Remember the other keys of this delivery too, so that either one dedupes later.
+        for (const other of message.dedupeKeys) this.sql.exec("INSERT OR IGNORE INTO seen (key, seq, at) VALUES (?, ?, ?)", other, hit.seq, now);
+        return { seq: hit.seq, duplicate: true };
+      }
+    }
+    const row = this.sql
+      .exec<{ seq: number }>(
+        "INSERT INTO turns (message, state, received_at) VALUES (?, 'queued', ?) RETURNING seq",
+        JSON.stringify(message),
+        now,
+      )
+      .one();
+    for (const key of message.dedupeKeys) this.sql.exec("INSERT OR IGNORE INTO seen (key, seq, at) VALUES (?, ?, ?)", key, row.seq, now);
+    this.sql.exec("DELETE FROM seen WHERE at < ?", now - SEEN_TTL_MS);
+    return { seq: row.seq, duplicate: false };
+  }
+
+  /** The turn to work on: an interrupted one first, then the oldest queued. */
+  next(): Turn | undefined {
+    const row = this.sql
+      .exec<TurnRow>("SELECT * FROM turns WHERE state IN ('running', 'queued') ORDER BY state = 'running' DESC, seq ASC LIMIT 1")
+      .toArray()[0];
+    return row && toTurn(row);
+  }
+
+  get(seq: number): Turn | undefined {
+    const row = this.sql.exec<TurnRow>("SELECT * FROM turns WHERE seq = ?", seq).toArray()[0];
+    return row && toTurn(row);
+  }
+
+  /** Turns waiting behind the current one. */
+  pending(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM turns WHERE state IN ('running', 'queued')").one().n;
+  }
+
+  begin(seq: number, now: number): void {
+    this.sql.exec("UPDATE turns SET state = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, ?) WHERE seq = ?", now, seq);
+  }
+
+  /** Remember the gateway's run for this turn (artifacts are listed by it after a restart). */
+  setRun(seq: number, runId: string): void {
+    this.sql.exec("UPDATE turns SET run_id = ? WHERE seq = ?", runId, seq);
+  }
+
+  markDelivered(seq: number): void {
+    this.sql.exec("UPDATE turns SET delivered = 1 WHERE seq = ?", seq);
+  }
+
+  markMediaPosted(seq: number, artifactId: string): void {
+    const turn = this.get(seq);
+    if (!turn || turn.mediaPosted.includes(artifactId)) return;
+    this.sql.exec("UPDATE turns SET media_posted = ? WHERE seq = ?", JSON.stringify([...turn.mediaPosted, artifactId]), seq);
+  }
+
+  markNoticed(seq: number): void {
+    this.sql.exec("UPDATE turns SET noticed = 1 WHERE seq = ?", seq);
+  }
+
+  finish(seq: number, state: "done" | "failed", now: number, error?: string): void {
+    this.sql.exec("UPDATE turns SET state = ?, finished_at = ?, error = ? WHERE seq = ?", state, now, error ?? null, seq);
+  }
+
+  /** Put a running turn back in line after a failed attempt (its attempt count stays). */
+  requeue(seq: number, error: string): void {
+    this.sql.exec("UPDATE turns SET state = 'running', error = ? WHERE seq = ?", error, seq);
+  }
+
+  /** Recent turns, newest first, for status output. */
+  recent(limit: number): Turn[] {
+    return this.sql.exec<TurnRow>("SELECT * FROM turns ORDER BY seq DESC LIMIT ?", limit).toArray().map(toTurn);
+  }
+}
+
+type TurnRow = {
+  seq: number;
+  message: string;
+  state: TurnState;
+  attempts: number;
+  received_at: number;
+  delivered: number;
+  media_posted: string;
+  noticed: number;
+  run_id: string | null;
+  error: string | null;
+  started_at: number | null;
+  finished_at: number | null;
+};
+
+function toTurn(row: TurnRow): Turn {
+  return {
+    seq: row.seq,
+    message: JSON.parse(row.message) as InboundMessage,
+    state: row.state,
+    attempts: row.attempts,
+    receivedAt: row.received_at,
+    delivered: row.delivered === 1,
+    mediaPosted: JSON.parse(row.media_posted) as string[],
+    noticed: row.noticed === 1,
+    ...(row.run_id ? { runId: row.run_id } : {}),
+    ...(row.error ? { error: row.error } : {}),
+    ...(row.started_at ? { startedAt: row.started_at } : {}),
+    ...(row.finished_at ? { finishedAt: row.finished_at } : {}),
+  };
+}

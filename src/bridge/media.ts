@@ -1,0 +1,92 @@
+/**
+ * The agent's screenshots, videos and files: after a run's final message, list its artifacts
+ * (they appear a moment after `final`, so the wait is bounded, not skipped), stream each one from
+ * the gateway into R2 under a predictable key, and describe it for the adapter to upload.
+ */
+import type { MediaItem } from "../adapters/types";
+import type { GatewayClient } from "../gateway/client";
+import { downloadArtifact, listArtifacts, type Artifact } from "../gateway/methods";
+import type { GatewayTransport } from "../gateway/transport";
+import { signedMediaLink } from "../http/media-links";
+
+export interface MediaContext {
+  client: GatewayClient;
+  transport: GatewayTransport;
+  bucket: R2Bucket;
+  token: string;
+  sessionKey: string;
+  runId: string;
+  /** `<conversation>/<turn>`: artifacts land under `media/<prefix>/`. */
+  keyPrefix: string;
+  publicUrl?: string;
+  /** How long to wait for artifacts to appear after `final`. */
+  waitMs?: number;
+  pollMs?: number;
+}
+
+/** Artifacts of the run, waiting a bounded time for them to appear. */
+export async function awaitArtifacts(ctx: MediaContext): Promise<Artifact[]> {
+  const deadline = Date.now() + (ctx.waitMs ?? 6_000);
+  for (;;) {
+    const artifacts = (await listArtifacts(ctx.client, { sessionKey: ctx.sessionKey, runId: ctx.runId })).filter(
+      (artifact) => !artifact.runId || artifact.runId === ctx.runId,
+    );
+    if (artifacts.length || Date.now() >= deadline) return artifacts;
+    await new Promise((resolve) => setTimeout(resolve, ctx.pollMs ?? 500));
+  }
+}
+
+export function mediaKey(keyPrefix: string, artifact: Artifact): string {
+  const name = artifact.title.replace(/[^\w.-]+/g, "_").slice(0, 80) || "file";
+  return `media/${keyPrefix}/${artifact.id.replace(/[^\w.-]+/g, "_")}-${name}`;
+}
+
+/** Copy one artifact into R2 (streamed where the gateway serves a URL) and describe it. */
+export async function storeArtifact(ctx: MediaContext, artifact: Artifact): Promise<MediaItem> {
+  const key = mediaKey(ctx.keyPrefix, artifact);
+  const contentType = artifact.mimeType ?? "application/octet-stream";
+  let object = await ctx.bucket.head(key);
+  if (!object) {
+    const download = await downloadArtifact(ctx.client, { sessionKey: ctx.sessionKey, runId: ctx.runId, artifactId: artifact.id });
+    object = await putDownload(ctx, key, contentType, download.url, download.data);
+  }
+  return withLink(describeObject(ctx, key, artifact.title, contentType, object.size), ctx.publicUrl, ctx.token);
+}
+
+async function putDownload(ctx: MediaContext, key: string, contentType: string, url?: string, data?: string): Promise<R2Object> {
+  const httpMetadata = { contentType };
+  if (data !== undefined) return ctx.bucket.put(key, base64Bytes(data), { httpMetadata });
+  if (!url) throw new Error("the gateway offered no way to download this artifact");
+  const response = await ctx.transport.fetch(url, { headers: { Authorization: `Bearer ${ctx.token}` } });
+  if (!response.ok || !response.body) throw new Error(`artifact download failed: HTTP ${response.status}`);
+  const length = Number(response.headers.get("content-length"));
+  // R2 needs a stream of known length; FixedLengthStream gives it one without buffering.
+  const body = Number.isFinite(length) && length > 0 ? response.body.pipeThrough(new FixedLengthStream(length)) : await response.arrayBuffer();
+  return ctx.bucket.put(key, body, { httpMetadata });
+}
+
+function describeObject(ctx: MediaContext, key: string, name: string, contentType: string, size: number): MediaItem {
+  return {
+    key,
+    name,
+    contentType,
+    size,
+    async open() {
+      const object = await ctx.bucket.get(key);
+      if (!object) throw new Error(`media ${key} is gone from the bucket`);
+      return object.body;
+    },
+  };
+}
+
+/** Attach a signed link, when the Worker's public URL is known, for media that can't be uploaded. */
+async function withLink(item: MediaItem, publicUrl: string | undefined, secret: string): Promise<MediaItem> {
+  return publicUrl ? { ...item, link: await signedMediaLink(publicUrl, item.key, secret) } : item;
+}
+
+function base64Bytes(data: string): Uint8Array {
+  const binary = atob(data);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}

@@ -1,0 +1,190 @@
+/**
+ * One turn: a stored message becomes a run on the gateway, and the run's events become a
+ * streamed reply, a working status and uploaded media. A failure that may pass (the gateway is
+ * cold, restarting or dropped the connection) asks for a retry with the same idempotency key; the
+ * turn's durable flags make sure nothing the user already has is sent again.
+ */
+import type { ReplySink, TextStream, WorkingStatus } from "../adapters/types";
+import type { GatewayClient } from "../gateway/client";
+import { GatewayError, RunFailedError } from "../gateway/errors";
+import { chatSend } from "../gateway/methods";
+import { subscribeRun } from "../gateway/run-events";
+import type { GatewayTransport } from "../gateway/transport";
+import type { GatewayStatus } from "../sandbox/supervisor";
+import type { Inbox, Turn } from "./inbox";
+import { awaitArtifacts, storeArtifact, type MediaContext } from "./media";
+
+export type TurnOutcome = { kind: "done" } | { kind: "retry"; error: string } | { kind: "failed"; error: string };
+
+/** What a turn needs from the world; the Durable Object wires the real parts, tests may wire others. */
+export interface TurnContext {
+  inbox: Inbox;
+  sink: ReplySink;
+  /** The gateway's state as last seen (cheap), and making it ready (may start it). */
+  gatewayStatus(): Promise<GatewayStatus>;
+  ensureGateway(): Promise<GatewayStatus>;
+  reportGatewayFailure(message: string): Promise<void>;
+  connect(): Promise<{ client: GatewayClient; transport: GatewayTransport }>;
+  media: Omit<MediaContext, "client" | "transport" | "sessionKey" | "runId" | "keyPrefix">;
+  /** How long a run may go without any event before it counts as lost. */
+  idleTimeoutMs?: number;
+}
+
+export const idempotencyKey = (turn: Turn) => `molt:${turn.message.conversation}:${turn.seq}`;
+
+export async function runTurn(turn: Turn, ctx: TurnContext): Promise<TurnOutcome> {
+  const { sink, inbox } = ctx;
+  await quietly(sink.setStatus({ text: "thinking…" }));
+  let status = await ctx.gatewayStatus();
+  if (status.phase !== "ready") {
+    await quietly(sink.setStatus({ text: "waking up the agent…" }));
+    status = await ctx.ensureGateway();
+  }
+  if (status.phase !== "ready") {
+    await noticeOnce(turn, ctx, "The agent isn't reachable right now. Your message is kept and will be answered when it is back.");
+    return { kind: "retry", error: status.lastError ?? `gateway ${status.phase}` };
+  }
+
+  let connection: Awaited<ReturnType<TurnContext["connect"]>>;
+  try {
+    connection = await ctx.connect();
+  } catch (error) {
+    return failure(turn, ctx, error, undefined);
+  }
+  const { client, transport } = connection;
+  let stream: TextStream | undefined;
+  try {
+    let runId = turn.runId;
+    if (!turn.delivered) {
+      const result = await streamRun(turn, ctx, client, (opened) => (stream = opened));
+      if (result.kind !== "final") return result.outcome;
+      runId = result.runId;
+    }
+    if (runId) await postMedia(turn, ctx, { ...ctx.media, client, transport, sessionKey: turn.message.conversation, runId, keyPrefix: mediaPrefix(turn) });
+    await quietly(sink.clearStatus());
+    return { kind: "done" };
+  } catch (error) {
+    return failure(turn, ctx, error, stream);
+  } finally {
+    client.close();
+  }
+}
+
+type RunResult = { kind: "final"; runId: string } | { kind: "ended"; outcome: TurnOutcome };
+
+async function streamRun(turn: Turn, ctx: TurnContext, client: GatewayClient, opened: (stream: TextStream) => void): Promise<RunResult> {
+  const { sink, inbox } = ctx;
+  const sessionKey = turn.message.conversation;
+  const subscription = subscribeRun(client, sessionKey);
+  const ack = await chatSend(client, { sessionKey, message: turn.message.text, idempotencyKey: idempotencyKey(turn) });
+  inbox.setRun(turn.seq, ack.runId);
+  subscription.bind(ack.runId);
+
+  let stream: TextStream | undefined;
+  const openStream = async () => {
+    if (!stream) opened((stream = await sink.startText()));
+    return stream;
+  };
+  try {
+    return await consume();
+  } finally {
+    subscription.close();
+  }
+
+  async function consume(): Promise<RunResult> {
+  for await (const event of withIdleTimeout(subscription, ctx.idleTimeoutMs ?? 300_000)) {
+    switch (event.type) {
+      case "text":
+        await (await openStream()).update(event.text);
+        break;
+      case "tool":
+        if (event.phase === "start") await quietly(sink.setStatus(toolStatus(event.name, event.title)));
+        break;
+      case "final":
+        await (await openStream()).finish(event.text);
+        inbox.markDelivered(turn.seq);
+        return { kind: "final", runId: ack.runId };
+      case "error":
+        await stream?.abort("the agent hit an error");
+        throw new RunFailedError(event.message);
+      case "aborted":
+        await stream?.abort("stopped");
+        await quietly(sink.clearStatus());
+        return { kind: "ended", outcome: { kind: "done" } };
+    }
+  }
+  throw new GatewayError("the run ended without a final message", true);
+  }
+}
+
+async function postMedia(turn: Turn, ctx: TurnContext, media: MediaContext): Promise<void> {
+  const artifacts = await awaitArtifacts(media);
+  for (const artifact of artifacts) {
+    if (turn.mediaPosted.includes(artifact.id)) continue;
+    try {
+      await ctx.sink.postMedia(await storeArtifact(media, artifact));
+    } catch (error) {
+      await quietly(ctx.sink.postNotice(`Couldn't deliver the file “${artifact.title}”: ${message(error)}`, "error"));
+    }
+    ctx.inbox.markMediaPosted(turn.seq, artifact.id);
+  }
+}
+
+async function failure(turn: Turn, ctx: TurnContext, error: unknown, stream: TextStream | undefined): Promise<TurnOutcome> {
+  const text = message(error);
+  if (error instanceof GatewayError && error.retryable) {
+    await ctx.reportGatewayFailure(text);
+    if (stream) await quietly(stream.abort("the connection to the agent was lost, retrying…"));
+    else await noticeOnce(turn, ctx, "The agent was interrupted. Retrying your message…");
+    return { kind: "retry", error: text };
+  }
+  await quietly(ctx.sink.postNotice(`Sorry, that failed: ${text}`, "error"));
+  await quietly(ctx.sink.clearStatus());
+  return { kind: "failed", error: text };
+}
+
+async function noticeOnce(turn: Turn, ctx: TurnContext, text: string): Promise<void> {
+  if (turn.noticed) return;
+  await quietly(ctx.sink.postNotice(text, "info"));
+  ctx.inbox.markNoticed(turn.seq);
+  turn.noticed = true;
+}
+
+export function toolStatus(tool: string, title?: string): WorkingStatus {
+  const name = tool.toLowerCase();
+  const verb = name.includes("browser") || name.includes("web") ? "browsing" : name.includes("exec") || name.includes("bash") ? "running a command" : `using ${tool}`;
+  return { text: `${title ?? verb}…`, tool };
+}
+
+const mediaPrefix = (turn: Turn) => `${turn.message.conversation.replace(/[^\w.:-]+/g, "_")}/${turn.seq}`;
+
+/** Fail an iteration that goes quiet for too long (a hung run must not block the conversation). */
+async function* withIdleTimeout<T>(source: AsyncIterable<T>, ms: number): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new GatewayError(`no word from the agent for ${ms / 1000} s`, true)), ms);
+      });
+      const next = await Promise.race([iterator.next(), timeout]).finally(() => clearTimeout(timer));
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    // Not awaited: a source blocked on its next event would hold us here.
+    void iterator.return?.();
+  }
+}
+
+async function quietly(promise: Promise<unknown>): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    console.warn("reply sink call failed:", message(error));
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

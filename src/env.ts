@@ -1,0 +1,39 @@
+/**
+ * Bindings and configuration. Everything the Worker reads from its environment is named here;
+ * nothing else reads `env` by string.
+ */
+import type { Sandbox } from "@cloudflare/sandbox";
+import type { ConversationObject } from "./bridge/conversation-object";
+import type { GatewaySupervisor } from "./sandbox/supervisor";
+
+export interface Env {
+  /** One bridge per conversation. */
+  CONVERSATIONS: DurableObjectNamespace<ConversationObject>;
+  /** The one object that starts, watches and restarts the gateway. */
+  GATEWAY: DurableObjectNamespace<GatewaySupervisor>;
+  /** The OpenClaw container (`@cloudflare/sandbox`). Keep this name: `proxyToSandbox` reads it. */
+  Sandbox: DurableObjectNamespace<Sandbox>;
+  /** Screenshots, videos and files the agent made. */
+  MEDIA: R2Bucket;
+  /** Browser Rendering, for the agent's browser. */
+  BROWSER?: Fetcher;
+
+  /** Shared secret of the OpenClaw gateway (required). */
+  GATEWAY_TOKEN: string;
+  /** ws:// or wss:// URL of a gateway that runs elsewhere; unset means the Sandbox container. */
+  GATEWAY_URL?: string;
+  /** Idle time before the container sleeps, e.g. `10m` (default) or `1h`. */
+  SANDBOX_SLEEP_AFTER?: string;
+  /** Model provider keys and settings, forwarded to the container. */
+  ANTHROPIC_API_KEY?: string;
+  OPENAI_API_KEY?: string;
+  AI_GATEWAY_BASE_URL?: string;
+  MODEL?: string;
+  /** Origin the Worker is served from, for links to media that could not be uploaded. */
+  PUBLIC_URL?: string;
+
+  SLACK_SIGNING_SECRET?: string;
+  SLACK_BOT_TOKEN?: string;
+  /** Defaults to https://slack.com/api/; tests and the local emulator point it elsewhere. */
+  SLACK_API_URL?: string;
+}

@@ -1,0 +1,54 @@
+/** The gateway methods the relay calls, typed. Shapes follow @openclaw/gateway-protocol. */
+import type { GatewayClient } from "./client";
+
+export interface ChatSendAck {
+  runId: string;
+  status: string;
+  [key: string]: unknown;
+}
+
+export interface Artifact {
+  id: string;
+  type: string;
+  title: string;
+  mimeType?: string;
+  sizeBytes?: number;
+  runId?: string;
+  download: { mode: "bytes" | "url" | "unsupported" };
+}
+
+export interface ArtifactDownload {
+  artifact: Artifact;
+  /** Present for `mode: "url"`: a short-lived ticket URL (absolute or relative to the gateway). */
+  url?: string;
+  /** Present for `mode: "bytes"`. */
+  encoding?: "base64";
+  data?: string;
+}
+
+export function chatSend(
+  client: GatewayClient,
+  params: { sessionKey: string; message: string; idempotencyKey: string },
+): Promise<ChatSendAck> {
+  return client.request<ChatSendAck>("chat.send", params);
+}
+
+export function chatAbort(client: GatewayClient, params: { sessionKey: string; runId?: string }): Promise<unknown> {
+  return client.request("chat.abort", params);
+}
+
+export async function listArtifacts(client: GatewayClient, params: { sessionKey: string; runId?: string }): Promise<Artifact[]> {
+  const result = await client.request<{ artifacts?: Artifact[] }>("artifacts.list", params);
+  return Array.isArray(result.artifacts) ? result.artifacts : [];
+}
+
+export function downloadArtifact(
+  client: GatewayClient,
+  params: { sessionKey: string; runId?: string; artifactId: string },
+): Promise<ArtifactDownload> {
+  return client.request<ArtifactDownload>("artifacts.download", params);
+}
+
+export function chatHistory(client: GatewayClient, params: { sessionKey: string; limit?: number }): Promise<Record<string, unknown>> {
+  return client.request("chat.history", params);
+}

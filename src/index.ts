@@ -1,0 +1,50 @@
+/**
+ * The Worker: verifies each platform's webhook at the edge, stores the message in its
+ * conversation's bridge, and answers the platform at once. Turns run later, in the bridge.
+ */
+import { Hono } from "hono";
+import { adapters } from "./adapters";
+import type { Adapter, CommandReply } from "./adapters/types";
+import { conversation } from "./bridge/conversation-object";
+import { runCommand } from "./commands/registry";
+import type { Env } from "./env";
+import { HttpError } from "./errors";
+import { serveMediaLink } from "./http/media-links";
+import { gatewaySupervisor } from "./sandbox/supervisor";
+
+const app = new Hono<{ Bindings: Env }>();
+
+app.get("/healthz", async (c) => {
+  const gateway = await gatewaySupervisor(c.env).status();
+  const platforms = Object.fromEntries(adapters.map((adapter) => [adapter.platform, adapter.configured(c.env)]));
+  return c.json({ ok: true, gateway, platforms });
+});
+
+app.get("/media/*", (c) => serveMediaLink(c.req.raw, c.env));
+
+for (const adapter of adapters) {
+  for (const route of adapter.routes) app.post(route, (c) => receive(adapter, c.req.raw, c.env));
+}
+
+async function receive(adapter: Adapter, request: Request, env: Env): Promise<Response> {
+  if (!adapter.configured(env)) return Response.json({ error: `${adapter.platform} is not configured` }, { status: 404 });
+  const inbound = await adapter.receive(request, env, Date.now());
+  const replies: CommandReply[] = [];
+  for (const event of inbound.events) {
+    if (event.kind === "message") await conversation(env, event.conversation).receive(event);
+    else replies.push(await runCommand(event, env));
+  }
+  return inbound.ack(replies);
+}
+
+app.notFound((c) => c.json({ error: "not found" }, 404));
+app.onError((error, c) => {
+  if (error instanceof HttpError) return c.json({ error: error.message }, error.status as 400);
+  console.error("unhandled error:", error instanceof Error ? error.message : String(error));
+  return c.json({ error: "internal error" }, 500);
+});
+
+export default app;
+export { ConversationObject } from "./bridge/conversation-object";
+export { GatewaySupervisor } from "./sandbox/supervisor";
+export { Sandbox } from "@cloudflare/sandbox";

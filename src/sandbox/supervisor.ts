@@ -1,0 +1,166 @@
+/**
+ * The one Durable Object that owns the gateway: it starts it (once, under a lock: concurrent first
+ * messages must not spawn two gateways), checks that it is ready, restarts it on demand, and keeps
+ * the relay's device identity and pairing. Bridges ask it for a ready gateway before each turn.
+ *
+ * Two modes: `GATEWAY_URL` set means a gateway that runs elsewhere (nothing to start; readiness is
+ * checked), otherwise the gateway runs in the Sandbox container.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env";
+import { createDeviceIdentity, type StoredDeviceIdentity } from "../gateway/device";
+import { describe, urlTransport, type GatewayTransport } from "../gateway/transport";
+import {
+  approveDeviceInContainer,
+  gatewayProcessRunning,
+  redact,
+  startGatewayProcess,
+  stopGatewayProcess,
+} from "./lifecycle";
+import { openSandbox, sandboxTransport } from "./transport";
+
+export type GatewayPhase = "stopped" | "starting" | "ready" | "unreachable";
+
+export interface GatewayStatus {
+  mode: "sandbox" | "url";
+  phase: GatewayPhase;
+  /** Where it runs, without secrets. */
+  where: string;
+  /** Since when the phase holds (ms since epoch). */
+  since: number;
+  /** When the gateway last became ready. */
+  readyAt?: number;
+  /** Gateway processes started by this relay (restarts included). */
+  starts: number;
+  lastError?: string;
+  version?: string;
+}
+
+export interface DeviceCredentials {
+  identity: StoredDeviceIdentity;
+  deviceToken?: string;
+}
+
+/** How long a start may take before it counts as failed (the gateway takes ~20-30 s on 2 cores). */
+const START_TIMEOUT_MS = 180_000;
+/** Answers 200 once the gateway is ready for clients. */
+const HEALTH_PATH = "/readyz";
+
+export class GatewaySupervisor extends DurableObject<Env> {
+  private starting: Promise<GatewayStatus> | undefined;
+
+  /** The gateway's state as last seen. Cheap: never wakes the container. */
+  async status(): Promise<GatewayStatus> {
+    return this.load();
+  }
+
+  /** Make sure a gateway is up and answering; start it if not. Concurrent calls share one start. */
+  async ensureReady(): Promise<GatewayStatus> {
+    const current = await this.load();
+    if (current.phase === "ready" && (await this.healthy(this.transport()))) return current;
+    this.starting ??= this.bringUp().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  /** Stop the gateway and start it again. */
+  async restart(): Promise<GatewayStatus> {
+    if (this.starting) await this.starting.catch(() => undefined);
+    if (!this.env.GATEWAY_URL) await stopGatewayProcess(openSandbox(this.env));
+    await this.save({ phase: "stopped", since: Date.now() });
+    return this.ensureReady();
+  }
+
+  /** A bridge saw the gateway fail (socket dropped mid-turn): check it again before the next turn. */
+  async reportFailure(message: string): Promise<void> {
+    const current = await this.load();
+    if (current.phase !== "ready") return;
+    await this.save({ phase: "stopped", since: Date.now(), lastError: redact(message, this.env) });
+  }
+
+  /** The relay's device identity on the gateway, made once and kept. */
+  async device(): Promise<DeviceCredentials> {
+    let identity = await this.ctx.storage.get<StoredDeviceIdentity>("device");
+    if (!identity) {
+      identity = await createDeviceIdentity();
+      await this.ctx.storage.put("device", identity);
+    }
+    const deviceToken = await this.ctx.storage.get<string>("deviceToken");
+    return { identity, deviceToken };
+  }
+
+  async saveDeviceToken(token: string): Promise<void> {
+    await this.ctx.storage.put("deviceToken", token);
+  }
+
+  /** Approve the relay's own pending pairing request. Only possible where the relay owns the gateway. */
+  async approveOwnDevice(requestId: string): Promise<void> {
+    if (this.env.GATEWAY_URL) {
+      throw new Error(
+        `the gateway at ${this.transport().description} asks to pair this relay: approve request ${requestId} there with \`openclaw devices approve ${requestId}\``,
+      );
+    }
+    await approveDeviceInContainer(openSandbox(this.env), this.env, requestId);
+  }
+
+  async recordVersion(version: string): Promise<void> {
+    const current = await this.load();
+    if (current.version !== version) await this.save({ version });
+  }
+
+  private async bringUp(): Promise<GatewayStatus> {
+    const transport = this.transport();
+    if (this.env.GATEWAY_URL) {
+      if (await this.healthy(transport)) return this.save({ phase: "ready", since: Date.now(), readyAt: Date.now(), lastError: undefined });
+      return this.save({ phase: "unreachable", since: Date.now(), lastError: `no answer from ${transport.description}` });
+    }
+    const sandbox = openSandbox(this.env);
+    const started = Date.now();
+    let status = await this.save({ phase: "starting", since: started });
+    try {
+      if (!(await gatewayProcessRunning(sandbox))) {
+        await startGatewayProcess(sandbox, this.env);
+        status = await this.save({ starts: status.starts + 1 });
+      }
+      while (!(await this.healthy(transport))) {
+        if (Date.now() - started > START_TIMEOUT_MS) throw new Error(`the gateway did not answer within ${START_TIMEOUT_MS / 1000} s`);
+        if (!(await gatewayProcessRunning(sandbox))) throw new Error("the gateway process exited while starting");
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      return this.save({ phase: "ready", since: Date.now(), readyAt: Date.now(), lastError: undefined });
+    } catch (error) {
+      return this.save({ phase: "unreachable", since: Date.now(), lastError: redact(describe(error), this.env) });
+    }
+  }
+
+  private async healthy(transport: GatewayTransport): Promise<boolean> {
+    try {
+      const response = await transport.fetch(HEALTH_PATH, { signal: AbortSignal.timeout(5_000) });
+      await response.body?.cancel();
+      return response.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  private transport(): GatewayTransport {
+    return this.env.GATEWAY_URL ? urlTransport(this.env.GATEWAY_URL) : sandboxTransport(this.env);
+  }
+
+  private async load(): Promise<GatewayStatus> {
+    const stored = await this.ctx.storage.get<GatewayStatus>("status");
+    const mode = this.env.GATEWAY_URL ? "url" : "sandbox";
+    const where = this.transport().description;
+    return { phase: "stopped", since: Date.now(), starts: 0, ...stored, mode, where };
+  }
+
+  private async save(change: Partial<GatewayStatus>): Promise<GatewayStatus> {
+    const next = { ...(await this.load()), ...change };
+    await this.ctx.storage.put("status", next);
+    return next;
+  }
+}
+
+/** The supervisor of this deployment. */
+export function gatewaySupervisor(env: Env) {
+  return env.GATEWAY.get(env.GATEWAY.idFromName("default"));
+}

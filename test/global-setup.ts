@@ -1,0 +1,43 @@
+/**
+ * Runs in Node before the workerd tests: starts the real helpers the tests talk to over loopback
+ * and hands their addresses to the tests through vitest's provide/inject:
+ * - the Slack API emulator;
+ * - the stand-in model (an OpenAI-compatible server);
+ * - a real OpenClaw gateway on loopback (the `GATEWAY_URL` mode);
+ * - a container host that plays the Sandbox container (the Sandbox mode), which starts its own
+ *   real gateway through the container's start script when the relay asks it to.
+ */
+import type { TestProject } from "vitest/node";
+// @ts-expect-error plain ESM module without types
+import { startSlackEmulator } from "./emulators/slack.mjs";
+// @ts-expect-error plain ESM module without types
+import { startContainerHost } from "./support/container-host.mjs";
+// @ts-expect-error plain ESM module without types
+import { startGateway } from "./support/gateway-process.mjs";
+// @ts-expect-error plain ESM module without types
+import { startModelServer } from "./support/model-server.mjs";
+import { testSecrets } from "./secrets";
+
+export default async function setup(project: TestProject) {
+  const [slack, model] = await Promise.all([startSlackEmulator({ port: 0 }), startModelServer({ port: 0 })]);
+  const [gateway, host] = await Promise.all([
+    startGateway({ token: testSecrets.GATEWAY_TOKEN, modelUrl: model.url }),
+    startContainerHost({ modelUrl: model.url }),
+  ]);
+  project.provide("slackApiUrl", slack.url);
+  project.provide("modelUrl", model.url);
+  project.provide("gatewayUrl", gateway.url);
+  project.provide("containerHostUrl", host.url);
+  return async () => {
+    await Promise.allSettled([gateway.stop(), host.close(), slack.close(), model.close()]);
+  };
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    slackApiUrl: string;
+    modelUrl: string;
+    gatewayUrl: string;
+    containerHostUrl: string;
+  }
+}

@@ -1,0 +1,268 @@
+#!/usr/bin/env node
+// Deterministic offline stand-in for an OpenAI-compatible model, on loopback.
+//
+// The OpenClaw gateway is pointed at it through a custom provider (`api: "openai-completions"`,
+// `baseUrl: <url>/v1`). Behaviour is keyed on the words of the user's last message:
+//   - default                 -> "Echo: <words>", streamed in a few chunks
+//   - contains "picture"/"screenshot" -> also a standalone `MEDIA:<abs path of a PNG>` line
+//   - contains "slow"         -> 10 chunks, 300 ms apart (so a test can abort mid-stream)
+//   - contains "long"         -> ~6000 chars in paragraphs
+//   - contains "tool"         -> first answers with an OpenAI tool_call (one of the offered
+//                                tools), then, once the tool result comes back, a text reply
+//   - contains "fail"         -> HTTP 500 (provider error path)
+//
+// API:  const m = await startModelServer({ port: 0 });  m.url (no /v1), m.requests, m.close()
+// CLI:  node test/support/model-server.mjs --port 0   (prints the URL, runs until killed)
+
+import http from "node:http";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import zlib from "node:zlib";
+import { pathToFileURL } from "node:url";
+
+export const MODEL_ID = "stand-in";
+
+const textOf = (content) => typeof content === "string"
+  ? content
+  : Array.isArray(content) ? content.map((p) => (typeof p === "string" ? p : p?.text ?? "")).join("\n") : "";
+
+/**
+ * Extracts the user's own words from the latest user turn. The gateway sends, per turn,
+ * "[Tue 2026-11-24 01:01 UTC] <words>" (plus "\n\nRuntime: agent=main | ..." on a session's first
+ * turn), and may append a further user message holding only an
+ * <<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>> ... <<<END_OPENCLAW_INTERNAL_CONTEXT>>> block.
+ * Content may be a string or an array of parts.
+ */
+export function lastUserWords(messages = []) {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    if (messages[i]?.role !== "user") continue;
+    const words = stripEnvelope(textOf(messages[i].content));
+    if (words) return words;
+  }
+  return "";
+}
+
+const STAMP = /^\[[^\]\n]*\d{4}-\d{2}-\d{2}[^\]\n]*\]\s?/;
+function stripEnvelope(text) {
+  const cleaned = text.replace(/<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>[\s\S]*?<<<END_OPENCLAW_INTERNAL_CONTEXT>>>/g, "");
+  const lines = cleaned.split(/\r?\n/).filter((l) => !/^Runtime: /.test(l));
+  // Keep what follows the last timestamp bracket, if any.
+  let start = 0;
+  for (let i = 0; i < lines.length; i++) if (STAMP.test(lines[i])) start = i;
+  return lines.slice(start).join("\n").replace(STAMP, "").trim();
+}
+
+// ---- a tiny valid PNG (solid colour), written once per server ----
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function chunk(type, data) {
+  const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+  const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+export function makePng(width = 16, height = 16, [r, g, b] = [0x2b, 0x8a, 0xe6]) {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0); ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; ihdr[9] = 2; // 8-bit RGB
+  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3).map((_, i) => [r, g, b][i % 3])]);
+  const raw = Buffer.concat(Array.from({ length: height }, () => row));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr), chunk("IDAT", zlib.deflateSync(raw)), chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+// ---- reply planning ----
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function longText(words) {
+  const para = "This is a deliberately long answer from the offline stand-in model. It exists so that " +
+    "relays can test message splitting, chunked delivery and truncation against platform limits. ";
+  const out = [`Long reply to: ${words}`];
+  for (let i = 1; out.join("\n\n").length < 6000; i++) out.push(`Paragraph ${i}. ${para.repeat(2).trim()}`);
+  return out.join("\n\n");
+}
+
+/** Splits text into n roughly equal deltas (n >= 1). */
+function split(text, n) {
+  const size = Math.max(1, Math.ceil(text.length / n));
+  const parts = [];
+  for (let i = 0; i < text.length; i += size) parts.push(text.slice(i, i + size));
+  return parts.length ? parts : [""];
+}
+
+function pickTool(tools = []) {
+  const names = tools.map((t) => t?.function?.name).filter(Boolean);
+  // Prefer harmless, argument-light tools.
+  for (const pref of ["ls", "read"]) if (names.includes(pref)) return pref;
+  return names[0];
+}
+
+function toolArgs(name, workDir) {
+  if (name === "read") return { path: path.join(workDir, "picture-1.png"), optional: true };
+  if (name === "ls") return { limit: 5 };
+  return {};
+}
+
+function latestToolResult(messages) {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (m?.role === "tool") return textOf(m.content);
+    if (m?.role === "user" && stripEnvelope(textOf(m.content))) return undefined;
+  }
+  return undefined;
+}
+
+function plan(body, state) {
+  const messages = body.messages ?? [];
+  const words = lastUserWords(messages);
+  const lw = words.toLowerCase();
+  // Second leg of a tool turn: a tool result follows the latest real user message (the gateway
+  // may append an internal-context user message after it, so skip those).
+  const toolResult = latestToolResult(messages);
+  if (toolResult !== undefined) {
+    return { text: `Tool done (${toolResult.length} chars of result). Echo: ${words}`, chunks: 3, delayMs: 20 };
+  }
+  if (/\bfail\b/.test(lw)) return { status: 500 };
+  if (/\btool\b/.test(lw) && Array.isArray(body.tools) && body.tools.length) {
+    const name = pickTool(body.tools);
+    return { toolCall: { id: `call_${++state.toolCalls}`, name, args: toolArgs(name, state.dir) } };
+  }
+  if (/\b(picture|screenshot)\b/.test(lw)) {
+    return { text: `Here is the picture you asked for.\n\nMEDIA:${state.pngPath()}\n`, chunks: 3, delayMs: 20 };
+  }
+  if (/\bslow\b/.test(lw)) return { text: `Slow echo: ${words}. ` + "tick ".repeat(20), chunks: 10, delayMs: 300 };
+  if (/\blong\b/.test(lw)) return { text: longText(words), chunks: 12, delayMs: 10 };
+  return { text: `Echo: ${words}`, chunks: 3, delayMs: 20 };
+}
+
+// ---- HTTP ----
+function readJson(req) {
+  return new Promise((resolve, reject) => {
+    const bufs = [];
+    req.on("data", (b) => bufs.push(b));
+    req.on("end", () => {
+      try { resolve(bufs.length ? JSON.parse(Buffer.concat(bufs).toString("utf8")) : {}); } catch (e) { reject(e); }
+    });
+    req.on("error", reject);
+  });
+}
+
+const usage = (text) => ({ prompt_tokens: 100, completion_tokens: Math.ceil((text?.length ?? 8) / 4), total_tokens: 100 + Math.ceil((text?.length ?? 8) / 4) });
+
+export async function startModelServer({ port = 0, host = "127.0.0.1" } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "molt-model-"));
+  const requests = [];
+  const state = {
+    dir, toolCalls: 0, pngs: 0,
+    pngPath() {
+      const p = path.join(dir, `picture-${++this.pngs}.png`);
+      fs.writeFileSync(p, makePng());
+      return p;
+    },
+  };
+  const sockets = new Set();
+
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url, "http://x");
+    try {
+      if (req.method === "GET" && /\/models$/.test(url.pathname)) {
+        res.writeHead(200, { "content-type": "application/json" });
+        return res.end(JSON.stringify({ object: "list", data: [{ id: MODEL_ID, object: "model", owned_by: "molt-relay" }] }));
+      }
+      if (req.method !== "POST" || !/\/chat\/completions$/.test(url.pathname)) {
+        res.writeHead(404, { "content-type": "application/json" });
+        return res.end(JSON.stringify({ error: { message: "not found" } }));
+      }
+      const body = await readJson(req);
+      const words = lastUserWords(body.messages);
+      const p = plan(body, state);
+      requests.push({ at: Date.now(), path: url.pathname, stream: !!body.stream, model: body.model, words,
+        toolCount: body.tools?.length ?? 0, reply: p.text ?? (p.toolCall ? `tool:${p.toolCall.name}` : `status:${p.status}`), body });
+
+      if (p.status) {
+        res.writeHead(p.status, { "content-type": "application/json" });
+        return res.end(JSON.stringify({ error: { message: "stand-in model failure (requested)", type: "server_error" } }));
+      }
+      const id = `chatcmpl-${requests.length}`;
+      const created = Math.floor(Date.now() / 1000);
+      const model = body.model ?? MODEL_ID;
+
+      if (!body.stream) {
+        const message = p.toolCall
+          ? { role: "assistant", content: null, tool_calls: [{ id: p.toolCall.id, type: "function", function: { name: p.toolCall.name, arguments: JSON.stringify(p.toolCall.args) } }] }
+          : { role: "assistant", content: p.text };
+        res.writeHead(200, { "content-type": "application/json" });
+        return res.end(JSON.stringify({ id, object: "chat.completion", created, model,
+          choices: [{ index: 0, message, finish_reason: p.toolCall ? "tool_calls" : "stop" }], usage: usage(p.text) }));
+      }
+
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+      let closed = false;
+      res.on("close", () => { closed = true; });
+      const send = (delta, finish = null, extra = {}) => res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model,
+        choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`);
+      send({ role: "assistant", content: "" });
+      if (p.toolCall) {
+        send({ tool_calls: [{ index: 0, id: p.toolCall.id, type: "function", function: { name: p.toolCall.name, arguments: "" } }] });
+        send({ tool_calls: [{ index: 0, function: { arguments: JSON.stringify(p.toolCall.args) } }] });
+        send({}, "tool_calls");
+      } else {
+        for (const piece of split(p.text, p.chunks)) {
+          if (closed) return; // client aborted
+          await sleep(p.delayMs);
+          if (closed) return;
+          send({ content: piece });
+        }
+        send({}, "stop");
+      }
+      res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [], usage: usage(p.text) })}\n\n`);
+      res.end("data: [DONE]\n\n");
+    } catch (err) {
+      if (!res.headersSent) res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: String(err?.message ?? err) } }));
+    }
+  });
+  server.on("connection", (s) => { sockets.add(s); s.on("close", () => sockets.delete(s)); });
+  await new Promise((resolve, reject) => { server.once("error", reject); server.listen(port, host, resolve); });
+  const actual = server.address().port;
+  return {
+    url: `http://${host}:${actual}`,
+    port: actual,
+    dir,
+    requests,
+    close: () => new Promise((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => { fs.rmSync(dir, { recursive: true, force: true }); resolve(); });
+    }),
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  const i = process.argv.indexOf("--port");
+  const port = i > 0 ? Number(process.argv[i + 1]) : 0;
+  const m = await startModelServer({ port });
+  console.log(m.url);
+  const d = process.argv.indexOf("--dump"); // --dump <file>: write each request body there (debugging)
+  if (process.argv.includes("--verbose") || d > 0) {
+    const origPush = m.requests.push.bind(m.requests);
+    m.requests.push = (r) => {
+      if (process.argv.includes("--verbose")) console.error(`[model] #${m.requests.length + 1} ${r.stream ? "stream" : "json"} words=${JSON.stringify(r.words)} -> ${JSON.stringify(r.reply).slice(0, 80)}`);
+      if (d > 0) fs.writeFileSync(process.argv[d + 1], JSON.stringify(r.body, null, 2));
+      return origPush(r);
+    };
+  }
+  const stop = async () => { await m.close(); process.exit(0); };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
