@@ -11,6 +11,17 @@ import { testSecrets } from "./test/secrets.ts";
 
 const compatibilityDate = "2026-08-15";
 
+/**
+ * Admins and DM policy for both projects. Slack DMs keep the default `pairing` policy (the pairing
+ * tests use it); Telegram's DM tests expect their messages to reach the bridge, so it is `open` here.
+ */
+const policyBindings = {
+  ADMINS: "slack:U0ADMIN,access:admin@example.com",
+  DM_POLICY: "telegram:open",
+};
+/** The AUD tag of the stand-in Access application (test/support/access-jwks.mjs is its team domain). */
+const TEST_ACCESS_AUD = "molt-relay-test-aud";
+
 export default defineConfig({
   test: {
     globalSetup: ["./test/global-setup.ts"],
@@ -27,8 +38,13 @@ export default defineConfig({
                 ...testSecrets,
                 GATEWAY_URL: inject("gatewayUrl"),
                 SLACK_API_URL: inject("slackApiUrl"),
+                TELEGRAM_API_URL: inject("telegramApiUrl"),
+                TELEGRAM_BOT_USERNAME: "molt_test_bot",
                 PUBLIC_URL: "https://relay.test",
                 TEST_MODEL_URL: inject("modelUrl"),
+                ...policyBindings,
+                ACCESS_TEAM_DOMAIN: inject("accessUrl"),
+                ACCESS_AUD: TEST_ACCESS_AUD,
               },
             },
           })),
@@ -44,9 +60,12 @@ export default defineConfig({
               bindings: {
                 ...testSecrets,
                 SLACK_API_URL: inject("slackApiUrl"),
+                TELEGRAM_API_URL: inject("telegramApiUrl"),
+                TELEGRAM_BOT_USERNAME: "molt_test_bot",
                 PUBLIC_URL: "https://relay.test",
                 SANDBOX_SLEEP_AFTER: "3m",
                 TEST_CONTAINER_HOST_URL: inject("containerHostUrl"),
+                ...policyBindings,
               },
               durableObjects: { Sandbox: { className: "FakeSandbox", scriptName: "fake-sandbox" } },
               workers: [

@@ -3,6 +3,14 @@
 // `openclaw gateway run` as a child process, forwarding signals and the exit code.
 // Plain Node ESM, built-ins only; runs the same in the Sandbox container and on a dev/test host.
 //
+//   node start-gateway.mjs                         start the gateway (foreground)
+//   node start-gateway.mjs approve-device <id>     approve a pending device pairing request against
+//                                                  the running local gateway (`openclaw devices
+//                                                  approve <id> --json`, same HOME + token env)
+//
+// If started by a Node older than 24.16 it re-executes itself with a Node 24 found at $NODE24_BIN,
+// /opt/node24/bin/node or the repo's node_modules/.bin/node.
+//
 // Environment:
 //   GATEWAY_TOKEN            required. Shared gateway secret (WS `connect.params.auth.token`,
 //                            HTTP `Authorization: Bearer`). Never written to disk or printed: the
@@ -26,7 +34,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import os from "node:os";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -98,10 +106,14 @@ export function buildConfig(env = process.env) {
   return config;
 }
 
-/** Environment for the gateway child: the token travels as OPENCLAW_GATEWAY_TOKEN only. */
-export function childEnv(env = process.env) {
+/**
+ * Environment for OpenClaw children: the token travels as OPENCLAW_GATEWAY_TOKEN only (the config
+ * references it), and this Node goes first on PATH for anything OpenClaw spawns.
+ */
+export function childEnv(env = process.env, nodeBin = process.execPath) {
   const out = { ...env, OPENCLAW_GATEWAY_TOKEN: env.GATEWAY_TOKEN };
   delete out.GATEWAY_TOKEN;
+  out.PATH = [path.dirname(nodeBin), env.PATH].filter(Boolean).join(path.delimiter);
   return out;
 }
 
@@ -111,7 +123,7 @@ export function findOpenclaw(env = process.env) {
     env.OPENCLAW_BIN,
     path.join(HERE, "node_modules", "openclaw", "openclaw.mjs"),
     path.join(HERE, "..", "container", "node_modules", "openclaw", "openclaw.mjs"),
-    "/opt/openclaw/node_modules/openclaw/openclaw.mjs",
+    "/opt/molt-relay/node_modules/openclaw/openclaw.mjs",
     "/usr/local/lib/node_modules/openclaw/openclaw.mjs",
     "/usr/lib/node_modules/openclaw/openclaw.mjs",
   ].filter((p) => !blank(p));
@@ -125,10 +137,46 @@ function nodeOk(version = process.versions.node) {
 
 function log(msg) { process.stderr.write(`[start-gateway] ${msg}\n`); }
 
+/** Runs a child to completion with inherited stdio, forwarding signals; exits with its code. */
+function runForwarding(cmd, args, env) {
+  const child = spawn(cmd, args, { env, stdio: "inherit" });
+  // Forward termination signals; exit with the child's code (128+signal when killed).
+  for (const sig of ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"]) process.on(sig, () => { if (child.exitCode === null) child.kill(sig); });
+  child.on("error", (err) => { log(`spawn failed: ${err.message}`); process.exit(1); });
+  child.on("exit", (code, signal) => {
+    if (signal) log(`child exited on ${signal}`);
+    process.exit(code ?? 128 + (os.constants.signals[signal] ?? 0));
+  });
+}
+
+/** With an old Node, re-exec this script under Node 24 if one is installed; else fail clearly. */
+function ensureNode24() {
+  if (nodeOk()) return true;
+  const candidates = [process.env.NODE24_BIN, "/opt/node24/bin/node", path.join(HERE, "..", "node_modules", ".bin", "node")];
+  for (const bin of candidates.filter((p) => !blank(p) && fs.existsSync(p))) {
+    const v = spawnSync(bin, ["-p", "process.versions.node"], { encoding: "utf8" }).stdout?.trim();
+    if (v && nodeOk(v)) { runForwarding(bin, process.argv.slice(1), process.env); return false; }
+  }
+  log(`Node >= ${MIN_NODE.join(".")} required, running ${process.versions.node} (${process.execPath})`);
+  process.exit(2);
+}
+
+/** `approve-device <requestId>`: approve over the CLI; it reads HOME's config + the token env. */
+function approveDevice(env, requestId) {
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(requestId ?? "")) { log("usage: start-gateway.mjs approve-device <requestId>"); process.exit(2); }
+  if (blank(env.GATEWAY_TOKEN)) { log("GATEWAY_TOKEN is required"); process.exit(2); }
+  const bin = findOpenclaw(env);
+  if (!bin) { log("openclaw.mjs not found"); process.exit(2); }
+  if (!fs.existsSync(configPath(env))) { log(`no config at ${configPath(env)}: is the gateway running with this HOME?`); process.exit(2); }
+  runForwarding(process.execPath, [bin, "devices", "approve", requestId, "--json"], childEnv(env));
+}
+
 async function main() {
   const env = process.env;
+  if (!ensureNode24()) return; // re-executed under Node 24
+  if (process.argv[2] === "approve-device") return approveDevice(env, process.argv[3]);
+  if (process.argv[2]) { log(`unknown command: ${process.argv[2]}`); process.exit(2); }
   if (blank(env.GATEWAY_TOKEN)) { log("GATEWAY_TOKEN is required; refusing to start"); process.exit(2); }
-  if (!nodeOk()) { log(`Node >= ${MIN_NODE.join(".")} required, running ${process.versions.node} (${process.execPath})`); process.exit(2); }
   const bin = findOpenclaw(env);
   if (!bin) { log("openclaw.mjs not found (set OPENCLAW_BIN or npm install in container/)"); process.exit(2); }
 
@@ -141,17 +189,7 @@ async function main() {
   const { port, bind } = config.gateway;
   log(`config ${file}; port ${port} bind ${bind}; model ${config.agents?.defaults?.model?.primary ?? "(openclaw default)"}; openclaw ${bin}`);
 
-  const child = spawn(process.execPath, [bin, "gateway", "run", "--port", String(port), "--bind", bind],
-    { env: childEnv(env), stdio: "inherit" });
-
-  // Forward termination signals; exit with the child's code (128+signal when killed).
-  const signals = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"];
-  for (const sig of signals) process.on(sig, () => { if (child.exitCode === null) child.kill(sig); });
-  child.on("error", (err) => { log(`spawn failed: ${err.message}`); process.exit(1); });
-  child.on("exit", (code, signal) => {
-    if (signal) log(`gateway exited on ${signal}`);
-    process.exit(code ?? 128 + (os.constants.signals[signal] ?? 0));
-  });
+  runForwarding(process.execPath, [bin, "gateway", "run", "--port", String(port), "--bind", bind], childEnv(env));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

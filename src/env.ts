@@ -4,6 +4,7 @@
  */
 import type { Sandbox } from "@cloudflare/sandbox";
 import type { ConversationObject } from "./bridge/conversation-object";
+import type { PolicyObject } from "./policy/policy-object";
 import type { GatewaySupervisor } from "./sandbox/supervisor";
 
 export interface Env {
@@ -11,6 +12,8 @@ export interface Env {
   CONVERSATIONS: DurableObjectNamespace<ConversationObject>;
   /** The one object that starts, watches and restarts the gateway. */
   GATEWAY: DurableObjectNamespace<GatewaySupervisor>;
+  /** DM policy, pairing requests, allowlists and the audit log (one per deployment). */
+  POLICY: DurableObjectNamespace<PolicyObject>;
   /** The OpenClaw container (`@cloudflare/sandbox`). Keep this name: `proxyToSandbox` reads it. */
   Sandbox: DurableObjectNamespace<Sandbox>;
   /** Screenshots, videos and files the agent made. */
@@ -36,4 +39,23 @@ export interface Env {
   SLACK_BOT_TOKEN?: string;
   /** Defaults to https://slack.com/api/; tests and the local emulator point it elsewhere. */
   SLACK_API_URL?: string;
+
+  TELEGRAM_BOT_TOKEN?: string;
+  /** The `secret_token` given to `setWebhook`; Telegram echoes it in X-Telegram-Bot-Api-Secret-Token. */
+  TELEGRAM_WEBHOOK_SECRET?: string;
+  /** Defaults to https://api.telegram.org; tests and the local emulator point it elsewhere. */
+  TELEGRAM_API_URL?: string;
+  /** The bot's @username (without @), for mentions in groups; `npm run setup` prints it. */
+  TELEGRAM_BOT_USERNAME?: string;
+  /** Which group messages reach the agent: `mention` (default: mentions and replies to the bot), `all`, `off`. */
+  TELEGRAM_GROUP_MODE?: string;
+
+  /** Who may run admin commands: comma-separated `platform:userId` (`slack:U123`, `access:alice@example.com`). */
+  ADMINS?: string;
+  /** Cloudflare Access team domain (`myteam.cloudflareaccess.com`), or a full origin for local tests. Unset: /admin is closed. */
+  ACCESS_TEAM_DOMAIN?: string;
+  /** The Access application's AUD tag. Unset: /admin is closed. */
+  ACCESS_AUD?: string;
+  /** DM policy: `pairing` (default), `allowlist` or `open`; or per platform: `slack:open,telegram:pairing`. */
+  DM_POLICY?: string;
 }

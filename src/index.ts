@@ -6,10 +6,12 @@ import { Hono } from "hono";
 import { adapters } from "./adapters";
 import type { Adapter, CommandReply } from "./adapters/types";
 import { conversation } from "./bridge/conversation-object";
-import { runCommand } from "./commands/registry";
+import { answerChatCommand } from "./commands/chat";
 import type { Env } from "./env";
 import { HttpError } from "./errors";
+import { adminRoutes } from "./http/admin";
 import { serveMediaLink } from "./http/media-links";
+import { admitMessage } from "./policy/edge";
 import { gatewaySupervisor } from "./sandbox/supervisor";
 
 const app = new Hono<{ Bindings: Env }>();
@@ -22,17 +24,20 @@ app.get("/healthz", async (c) => {
 
 app.get("/media/*", (c) => serveMediaLink(c.req.raw, c.env));
 
+app.route("/admin", adminRoutes);
+
 for (const adapter of adapters) {
-  for (const route of adapter.routes) app.post(route, (c) => receive(adapter, c.req.raw, c.env));
+  for (const route of adapter.routes) app.post(route, (c) => receive(adapter, c.req.raw, c.env, c.executionCtx));
 }
 
-async function receive(adapter: Adapter, request: Request, env: Env): Promise<Response> {
+async function receive(adapter: Adapter, request: Request, env: Env, ctx: Pick<ExecutionContext, "waitUntil">): Promise<Response> {
   if (!adapter.configured(env)) return Response.json({ error: `${adapter.platform} is not configured` }, { status: 404 });
   const inbound = await adapter.receive(request, env, Date.now());
   const replies: CommandReply[] = [];
   for (const event of inbound.events) {
-    if (event.kind === "message") await conversation(env, event.conversation).receive(event);
-    else replies.push(await runCommand(event, env));
+    if (event.kind === "command") replies.push(await answerChatCommand(adapter, event, env, ctx));
+    // The edge decides who may talk to the agent: a refused message never reaches a bridge.
+    else if (await admitMessage(adapter, event, env, ctx)) await conversation(env, event.conversation).receive(event);
   }
   return inbound.ack(replies);
 }
@@ -47,4 +52,5 @@ app.onError((error, c) => {
 export default app;
 export { ConversationObject } from "./bridge/conversation-object";
 export { GatewaySupervisor } from "./sandbox/supervisor";
+export { PolicyObject } from "./policy/policy-object";
 export { Sandbox } from "@cloudflare/sandbox";

@@ -1,10 +1,12 @@
-import type { Env } from "../src/env";
+import type { Env as RelayEnv } from "../src/env";
 
-declare module "cloudflare:test" {
-  interface ProvidedEnv extends Env {
-    /** The stand-in model's base URL (relay project). */
-    TEST_MODEL_URL?: string;
-    /** The container host that plays the Sandbox container (sandbox project). */
-    TEST_CONTAINER_HOST_URL?: string;
+declare global {
+  namespace Cloudflare {
+    interface Env extends RelayEnv {
+      /** The stand-in model's base URL (relay project). */
+      TEST_MODEL_URL?: string;
+      /** The container host that plays the Sandbox container (sandbox project). */
+      TEST_CONTAINER_HOST_URL?: string;
+    }
   }
 }

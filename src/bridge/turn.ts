@@ -7,12 +7,13 @@
 import type { ReplySink, TextStream, WorkingStatus } from "../adapters/types";
 import type { GatewayClient } from "../gateway/client";
 import { GatewayError, RunFailedError } from "../gateway/errors";
-import { chatSend } from "../gateway/methods";
+import { chatSend, finishedRunText } from "../gateway/methods";
 import { subscribeRun } from "../gateway/run-events";
 import type { GatewayTransport } from "../gateway/transport";
 import type { GatewayStatus } from "../sandbox/supervisor";
 import type { Inbox, Turn } from "./inbox";
 import { awaitArtifacts, storeArtifact, type MediaContext } from "./media";
+import { recoveredReply } from "./recovery";
 
 export type TurnOutcome = { kind: "done" } | { kind: "retry"; error: string } | { kind: "failed"; error: string };
 
@@ -75,45 +76,80 @@ type RunResult = { kind: "final"; runId: string } | { kind: "ended"; outcome: Tu
 async function streamRun(turn: Turn, ctx: TurnContext, client: GatewayClient, opened: (stream: TextStream) => void): Promise<RunResult> {
   const { sink, inbox } = ctx;
   const sessionKey = turn.message.conversation;
-  const subscription = subscribeRun(client, sessionKey);
-  const ack = await chatSend(client, { sessionKey, message: turn.message.text, idempotencyKey: idempotencyKey(turn) });
-  inbox.setRun(turn.seq, ack.runId);
-  subscription.bind(ack.runId);
-
+  const subscription = subscribeRun(client);
   let stream: TextStream | undefined;
   const openStream = async () => {
     if (!stream) opened((stream = await sink.startText()));
     return stream;
   };
+  const deliver = async (text: string, runId: string) => {
+    await (await openStream()).finish(text);
+    inbox.markDelivered(turn.seq);
+    return { kind: "final", runId } as const;
+  };
+
   try {
-    return await consume();
+    // A retry may find the gateway already resumed this turn by itself (see recovery.ts).
+    const retry = turn.attempts > 1;
+    const recovered = retry ? await recoveredReply(client, sessionKey, turn.message.text) : undefined;
+    if (recovered?.kind === "done") return await deliver(recovered.text, recovered.runId ?? idempotencyKey(turn));
+    let runId: string;
+    if (recovered?.kind === "active") runId = recovered.runId;
+    else {
+      const ack = await chatSend(client, { sessionKey, message: turn.message.text, idempotencyKey: idempotencyKey(turn) });
+      runId = ack.runId;
+      if (ack.status === "ok") {
+        // Sent before and finished meanwhile (same idempotency key): no events will follow.
+        const text = await finishedRunText(client, sessionKey, runId);
+        if (text === undefined) throw new GatewayError("the finished run's reply is not in the session history", false);
+        return await deliver(text, runId);
+      }
+    }
+    inbox.setRun(turn.seq, runId);
+    for (const followed = new Set<string>(); ; ) {
+      followed.add(runId);
+      subscription.bind(runId);
+      const result = await follow(runId);
+      if (result.kind !== "absorbed" && result.kind !== "failed") return result;
+      // On a retry, the answer may live in the gateway's own resumed run.
+      const resumed = retry ? await recoveredReply(client, sessionKey, turn.message.text) : undefined;
+      if (resumed?.kind === "done") return await deliver(resumed.text, resumed.runId ?? runId);
+      if (resumed?.kind !== "active" || followed.has(resumed.runId)) {
+        if (result.kind === "failed") throw new RunFailedError(result.message);
+        return await deliver("", runId);
+      }
+      runId = resumed.runId;
+      inbox.setRun(turn.seq, runId);
+    }
   } finally {
     subscription.close();
   }
 
-  async function consume(): Promise<RunResult> {
-  for await (const event of withIdleTimeout(subscription, ctx.idleTimeoutMs ?? 300_000)) {
-    switch (event.type) {
-      case "text":
-        await (await openStream()).update(event.text);
-        break;
-      case "tool":
-        if (event.phase === "start") await quietly(sink.setStatus(toolStatus(event.name, event.title)));
-        break;
-      case "final":
-        await (await openStream()).finish(event.text);
-        inbox.markDelivered(turn.seq);
-        return { kind: "final", runId: ack.runId };
-      case "error":
-        await stream?.abort("the agent hit an error");
-        throw new RunFailedError(event.message);
-      case "aborted":
-        await stream?.abort("stopped");
-        await quietly(sink.clearStatus());
-        return { kind: "ended", outcome: { kind: "done" } };
+  /** Stream one run's events to the sink until it ends. */
+  async function follow(runId: string): Promise<RunResult | { kind: "absorbed" } | { kind: "failed"; message: string }> {
+    for await (const event of withIdleTimeout(subscription, ctx.idleTimeoutMs ?? 300_000)) {
+      switch (event.type) {
+        case "text":
+          await (await openStream()).update(event.text);
+          break;
+        case "tool":
+          if (event.phase === "start") await quietly(sink.setStatus(toolStatus(event.name, event.title)));
+          break;
+        case "final":
+          // A re-sent message folded into the gateway's own resumed run ends empty: follow that run.
+          if (!event.text.trim() && turn.attempts > 1) return { kind: "absorbed" };
+          return deliver(event.text, runId);
+        case "error":
+          if (turn.attempts > 1) return { kind: "failed", message: event.message };
+          await stream?.abort("the agent hit an error");
+          throw new RunFailedError(event.message);
+        case "aborted":
+          await stream?.abort("stopped");
+          await quietly(sink.clearStatus());
+          return { kind: "ended", outcome: { kind: "done" } };
+      }
     }
-  }
-  throw new GatewayError("the run ended without a final message", true);
+    throw new GatewayError("the run ended without a final message", true);
   }
 }
 

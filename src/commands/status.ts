@@ -1,20 +1,33 @@
 import { gatewaySupervisor } from "../sandbox/supervisor";
 import type { Command } from "./registry";
+import { turnStats } from "./turn-stats";
 
+/** Reads what the supervisor and the bridges already know: never wakes the container. */
 export const statusCommand: Command = {
   name: "status",
   usage: "/molt status",
-  help: "The agent's state: gateway phase, version, uptime, last error.",
+  help: "The agent's state: gateway phase, OpenClaw version, uptime, queued turns, turn latency, last error.",
+  admin: true,
   async run({ env }) {
-    const status = await gatewaySupervisor(env).status();
+    const [status, turns] = await Promise.all([gatewaySupervisor(env).status(), turnStats(env)]);
+    const uptimeMs = status.phase === "ready" && status.readyAt ? Date.now() - status.readyAt : undefined;
+    const latency =
+      turns.p50Ms === undefined ? "no finished turns today" : `p50 ${formatMs(turns.p50Ms)}, p95 ${formatMs(turns.p95Ms!)} (${turns.samples} turns)`;
     const lines = [
       `*Gateway:* ${status.phase} (${status.mode}: ${status.where})`,
       status.version ? `*OpenClaw:* ${status.version}` : undefined,
-      status.phase === "ready" && status.readyAt ? `*Up for:* ${formatDuration(Date.now() - status.readyAt)}` : undefined,
+      uptimeMs !== undefined ? `*Up for:* ${formatDuration(uptimeMs)}` : undefined,
       `*Starts:* ${status.starts}`,
+      `*Queued turns:* ${turns.queued}`,
+      `*Turn latency:* ${latency}`,
       status.lastError ? `*Last error:* ${status.lastError}` : undefined,
     ];
-    return { ok: true, title: "Status", text: lines.filter(Boolean).join("\n") };
+    return {
+      ok: true,
+      title: "Status",
+      text: lines.filter(Boolean).join("\n"),
+      data: { gateway: { ...status, uptimeMs }, turns },
+    };
   },
 };
 
@@ -23,4 +36,8 @@ export function formatDuration(ms: number): string {
   if (minutes < 1) return `${Math.floor(ms / 1000)} s`;
   if (minutes < 60) return `${minutes} min`;
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }

@@ -11,6 +11,9 @@ import { loadDeviceSigner } from "./device";
 import { PairingRequiredError } from "./errors";
 import { urlTransport, type GatewayTransport } from "./transport";
 
+/** Connects tried while pairing the relay's device (a concurrent connect can supersede a request). */
+const PAIRING_ATTEMPTS = 3;
+
 export function gatewayTransport(env: Env): GatewayTransport {
   return env.GATEWAY_URL ? urlTransport(env.GATEWAY_URL) : sandboxTransport(env);
 }
@@ -20,13 +23,17 @@ export async function connectToGateway(env: Env, transport = gatewayTransport(en
   const { identity, deviceToken } = await supervisor.device();
   const device = await loadDeviceSigner(identity);
   const open = () => GatewayClient.connect(transport, { token: env.GATEWAY_TOKEN, device, deviceToken });
-  let client: GatewayClient;
-  try {
-    client = await open();
-  } catch (error) {
-    if (!(error instanceof PairingRequiredError) || !error.requestId) throw error;
-    await supervisor.approveOwnDevice(error.requestId);
-    client = await open();
+  let client: GatewayClient | undefined;
+  for (let attempt = 1; !client; attempt++) {
+    try {
+      client = await open();
+    } catch (error) {
+      if (!(error instanceof PairingRequiredError) || !error.requestId || attempt >= PAIRING_ATTEMPTS) throw error;
+      // A request superseded by a concurrent connect fails to approve; the next connect tells.
+      await supervisor.approveOwnDevice(error.requestId).catch((failure) => {
+        if (attempt + 1 >= PAIRING_ATTEMPTS) throw failure;
+      });
+    }
   }
   const issued = client.hello.auth?.deviceToken;
   if (issued && issued !== deviceToken) await supervisor.saveDeviceToken(issued);

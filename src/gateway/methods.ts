@@ -1,5 +1,6 @@
 /** The gateway methods the relay calls, typed. Shapes follow @openclaw/gateway-protocol. */
-import type { GatewayClient } from "./client";
+import { asRecord, type GatewayClient } from "./client";
+import { messageText } from "./run-events";
 
 export interface ChatSendAck {
   runId: string;
@@ -51,4 +52,15 @@ export function downloadArtifact(
 
 export function chatHistory(client: GatewayClient, params: { sessionKey: string; limit?: number }): Promise<Record<string, unknown>> {
   return client.request("chat.history", params);
+}
+
+/**
+ * The final text of a run that already finished: what a repeated `chat.send` with the same
+ * idempotency key answers `status: "ok"` for, with no events to follow.
+ */
+export async function finishedRunText(client: GatewayClient, sessionKey: string, runId: string): Promise<string | undefined> {
+  const history = await chatHistory(client, { sessionKey, limit: 50 });
+  const messages = Array.isArray(history.messages) ? (history.messages as Record<string, unknown>[]) : [];
+  const reply = messages.findLast((message) => message.role === "assistant" && asRecord(message.__openclaw).runId === runId);
+  return reply ? messageText(reply) : undefined;
 }

@@ -18,24 +18,33 @@ export type RunEvent =
 export const isTerminal = (event: RunEvent) => event.type === "final" || event.type === "error" || event.type === "aborted";
 
 export interface RunSubscription extends AsyncIterable<RunEvent> {
-  /** Keep only the events of this run (call once the send is acknowledged). */
+  /**
+   * Follow this run (call once the send is acknowledged, or to switch to another run of the
+   * session). Its events seen since the subscription began are replayed first.
+   */
   bind(runId: string): void;
   close(): void;
 }
 
-/** Subscribe to the events of runs in `sessionKey`; iterate after `bind(runId)`. */
-export function subscribeRun(client: GatewayClient, sessionKey: string): RunSubscription {
-  const buffered: GatewayEvent[] = [];
-  const queue: RunEvent[] = [];
+/** Recent run events kept for replay: the run id is only known once `chat.send` is acknowledged. */
+const MAX_RECENT = 2_000;
+
+/**
+ * Subscribe to run events on `client`. The gateway reports sessions under a canonical key
+ * (`agent:main:<key>`), so a run is identified by its id alone.
+ */
+export function subscribeRun(client: GatewayClient): RunSubscription {
+  const recent: GatewayEvent[] = [];
+  let queue: RunEvent[] = [];
   let runId: string | undefined;
   let text = "";
   let wake: (() => void) | undefined;
   let failure: unknown;
   let done = false;
+  let closed = false;
 
   const push = (event: GatewayEvent) => {
-    const payload = event.payload;
-    if (payload.runId !== runId) return;
+    if (event.payload.runId !== runId || done) return;
     for (const parsed of parseRunEvent(event, text)) {
       if (parsed.type === "text") text = parsed.text;
       queue.push(parsed);
@@ -45,10 +54,10 @@ export function subscribeRun(client: GatewayClient, sessionKey: string): RunSubs
   };
 
   const stop = client.onEvent((event) => {
-    const payload = event.payload;
-    if (payload.sessionKey !== undefined && payload.sessionKey !== sessionKey && payload.runId !== runId) return;
-    if (runId === undefined) buffered.push(event);
-    else push(event);
+    if (typeof event.payload.runId !== "string") return;
+    recent.push(event);
+    if (recent.length > MAX_RECENT) recent.shift();
+    push(event);
   });
   client.closed.then((error) => {
     failure = error;
@@ -58,29 +67,28 @@ export function subscribeRun(client: GatewayClient, sessionKey: string): RunSubs
   return {
     bind(id) {
       runId = id;
-      for (const event of buffered.splice(0)) push(event);
+      text = "";
+      queue = [];
+      done = false;
+      for (const event of recent) push(event);
     },
     close() {
       stop();
-      done = true;
+      closed = true;
       wake?.();
     },
     async *[Symbol.asyncIterator]() {
-      try {
-        for (;;) {
-          const next = queue.shift();
-          if (next) {
-            yield next;
-            if (isTerminal(next)) return;
-            continue;
-          }
-          if (done) return;
-          if (failure) throw failure instanceof GatewayClosedError ? failure : new GatewayClosedError(1006, String(failure));
-          await new Promise<void>((resolve) => (wake = resolve));
-          wake = undefined;
+      for (;;) {
+        const next = queue.shift();
+        if (next) {
+          yield next;
+          if (isTerminal(next)) return;
+          continue;
         }
-      } finally {
-        stop();
+        if (closed) return;
+        if (failure) throw failure instanceof GatewayClosedError ? failure : new GatewayClosedError(1006, String(failure));
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
       }
     },
   };
@@ -94,6 +102,9 @@ export function parseRunEvent(event: GatewayEvent, text: string): RunEvent[] {
       case "status":
         return [{ type: "status", phase: String(p.phase ?? "working") }];
       case "delta": {
+        // `message` carries the whole text so far; `deltaText` only the new part.
+        const whole = messageText(p.message);
+        if (whole !== undefined) return [{ type: "text", text: whole }];
         const delta = typeof p.deltaText === "string" ? p.deltaText : "";
         return [{ type: "text", text: p.replace === true ? delta : text + delta }];
       }

@@ -48,9 +48,14 @@ const HEALTH_PATH = "/readyz";
 
 export class GatewaySupervisor extends DurableObject<Env> {
   private starting: Promise<GatewayStatus> | undefined;
+  private approving: Promise<void> | undefined;
 
-  /** The gateway's state as last seen. Cheap: never wakes the container. */
+  /**
+   * The gateway's state. Never wakes the container: in the Sandbox mode it is the state as last
+   * seen; a gateway at GATEWAY_URL is asked (nothing to wake there).
+   */
   async status(): Promise<GatewayStatus> {
+    if (this.env.GATEWAY_URL) return this.ensureReady();
     return this.load();
   }
 
@@ -92,14 +97,19 @@ export class GatewaySupervisor extends DurableObject<Env> {
     await this.ctx.storage.put("deviceToken", token);
   }
 
-  /** Approve the relay's own pending pairing request. Only possible where the relay owns the gateway. */
+  /**
+   * Approve the relay's own pending pairing request; only possible where the relay owns the
+   * gateway. Bridges connecting at the same moment each get a request for the same device: one
+   * approval pairs it, so concurrent callers share it.
+   */
   async approveOwnDevice(requestId: string): Promise<void> {
     if (this.env.GATEWAY_URL) {
       throw new Error(
         `the gateway at ${this.transport().description} asks to pair this relay: approve request ${requestId} there with \`openclaw devices approve ${requestId}\``,
       );
     }
-    await approveDeviceInContainer(openSandbox(this.env), this.env, requestId);
+    this.approving ??= approveDeviceInContainer(openSandbox(this.env), this.env, requestId).finally(() => (this.approving = undefined));
+    return this.approving;
   }
 
   async recordVersion(version: string): Promise<void> {

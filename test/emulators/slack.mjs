@@ -112,7 +112,16 @@ async function apiCall(state, req, res, method, handler, body) {
     response = handler(state, body);
   }
   record(state, { ...call, status, response });
+  if (method === "files.getUploadURLExternal" && response.ok) state.files.get(response.file_id).calls.push(state.calls.at(-1));
   send(res, status, response);
+}
+
+/**
+ * Upload calls carry no channel; once a file is shared, its earlier calls are filed under the
+ * channel it went to, so `?channel=` shows the whole upload.
+ */
+function tagFileCalls(state, fileId, channel) {
+  for (const call of state.files.get(fileId)?.calls ?? []) call.channel = channel;
 }
 
 function takeFault(state, method, channel, filename) {
@@ -218,7 +227,7 @@ const METHODS = {
     const length = Number(body.length);
     if (!body.filename || !Number.isInteger(length) || length <= 0) return { ok: false, error: "missing_argument" };
     const id = `F${String(++state.seq).padStart(9, "0")}`;
-    state.files.set(id, { id, name: body.filename, length, uploaded: false, bytes: 0, sha256: null });
+    state.files.set(id, { id, name: body.filename, length, uploaded: false, bytes: 0, sha256: null, calls: [] });
     return { ok: true, upload_url: `${state.origin}/upload/${id}`, file_id: id };
   },
 
@@ -233,9 +242,10 @@ const METHODS = {
       shared.push({ id, name: file.name, title: title ?? file.name, size: file.bytes, sha256: file.sha256 });
     }
     if (body.channel_id) {
+      for (const { id } of files) tagFileCalls(state, id, body.channel_id);
       addMessage(state, body.channel_id, { thread_ts: body.thread_ts, text: "", files: shared, format: "mrkdwn" });
     }
-    return { ok: true, files: shared.map(({ id, title }) => ({ id, title })) };
+    return { ok: true, files: shared.map(({ id, title, name, size }) => ({ id, title, name, size })) };
   },
 };
 
@@ -260,6 +270,7 @@ async function upload(state, req, res, id) {
   }
   Object.assign(file, { uploaded: true, bytes, sha256: hash.digest("hex") });
   record(state, { ...call, status: 200, sha256: file.sha256 });
+  file.calls.push(state.calls.at(-1));
   send(res, 200, `OK - ${bytes}`, "text/plain");
 }
 
@@ -334,7 +345,7 @@ async function control(state, req, res, url) {
       res.write(": connected\n\n");
       const client = { res, channel };
       state.listeners.add(client);
-      req.on("close", () => state.listeners.delete(client));
+      res.on("close", () => state.listeners.delete(client));
       return;
     }
     default:

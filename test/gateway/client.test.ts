@@ -25,7 +25,7 @@ async function connect(token = env.GATEWAY_TOKEN) {
 }
 
 async function turn(client: GatewayClient, sessionKey: string, message: string) {
-  const subscription = subscribeRun(client, sessionKey);
+  const subscription = subscribeRun(client);
   const ack = await chatSend(client, { sessionKey, message, idempotencyKey: crypto.randomUUID() });
   subscription.bind(ack.runId);
   const events: RunEvent[] = [];

@@ -18,7 +18,6 @@ import { fileURLToPath } from "node:url";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const START_SCRIPT = path.join(REPO, "container", "start-gateway.mjs");
-export const OPENCLAW_BIN = path.join(REPO, "container", "node_modules", "openclaw", "openclaw.mjs");
 
 /** Absolute path of a Node >= 24 binary: node_modules/.bin/node (the `node` devDependency). */
 export function resolveNode24() {
@@ -124,18 +123,23 @@ export async function startGateway({ port, token, modelUrl, home, trustedProxies
 }
 
 /**
- * Approves a pending device pairing request with the OpenClaw CLI against a running gateway.
- * `gw` is the startGateway() handle (or {home, url, token}). Returns the CLI's parsed JSON.
+ * Approves a pending device pairing request against a running gateway, the way production does it:
+ * `node start-gateway.mjs approve-device <requestId>` with the gateway's HOME and token env (the
+ * OpenClaw CLI reads the port from HOME's config; a loopback CLI has the authority to approve).
+ * @param {{home: string, token: string}|string} gw  startGateway() handle, or a HOME dir (then pass opts.token)
+ * @returns {object} the CLI's JSON: { requestId, device: { deviceId, scopes, approvedAtMs, ... } }
  */
-export function approveDevice(gw, requestId, { timeoutMs = 60_000 } = {}) {
+export function approveDevice(gw, requestId, { token, timeoutMs = 60_000 } = {}) {
+  const home = typeof gw === "string" ? gw : gw.home;
+  token ??= typeof gw === "string" ? undefined : gw.token;
+  if (!token) throw new Error("approveDevice: token is required");
   const node = resolveNode24();
-  // The token goes via argv here; the CLI never prints it. --url requires explicit --token.
-  const out = spawnSync(node, [OPENCLAW_BIN, "devices", "approve", requestId, "--json", "--url", gw.url, "--token", gw.token], {
-    env: { ...cleanEnv(process.env), HOME: gw.home, OPENCLAW_HOME: gw.home, PATH: `${path.dirname(node)}${path.delimiter}${process.env.PATH ?? ""}` },
+  const out = spawnSync(node, [START_SCRIPT, "approve-device", requestId], {
+    env: { ...cleanEnv(process.env), HOME: home, OPENCLAW_HOME: home, GATEWAY_TOKEN: token },
     encoding: "utf8",
     timeout: timeoutMs,
   });
-  if (out.status !== 0) throw new Error(`openclaw devices approve failed (${out.status}): ${(out.stderr || out.stdout).slice(-1500)}`);
+  if (out.status !== 0) throw new Error(`approve-device failed (${out.status}): ${(out.stderr || out.stdout).split(token).join("<token>").slice(-1500)}`);
   try { return JSON.parse(out.stdout); } catch { return { raw: out.stdout }; }
 }
 

@@ -12,6 +12,7 @@
 //   - contains "fail"         -> HTTP 500 (provider error path)
 //
 // API:  const m = await startModelServer({ port: 0 });  m.url (no /v1), m.requests, m.close()
+// HTTP: GET /_test/requests -> {requests: [{at, words}]} (read-only; for tests in workerd)
 // CLI:  node test/support/model-server.mjs --port 0   (prints the URL, runs until killed)
 
 import http from "node:http";
@@ -45,12 +46,23 @@ export function lastUserWords(messages = []) {
 
 const STAMP = /^\[[^\]\n]*\d{4}-\d{2}-\d{2}[^\]\n]*\]\s?/;
 function stripEnvelope(text) {
-  const cleaned = text.replace(/<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>[\s\S]*?<<<END_OPENCLAW_INTERNAL_CONTEXT>>>/g, "");
+  const cleaned = text
+    .replace(/<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>[\s\S]*?<<<END_OPENCLAW_INTERNAL_CONTEXT>>>/g, "")
+    // After a restart the gateway resumes an interrupted turn with notes of its own around the
+    // user's words: "[Queued user message ...]" and a "[System] Your previous turn was ..." paragraph.
+    .replace(/^\[Queued user message[^\]\n]*\]\s*$/gm, "")
+    .replace(/^\[System\][^\n]*$/gm, "");
   const lines = cleaned.split(/\r?\n/).filter((l) => !/^Runtime: /.test(l));
   // Keep what follows the last timestamp bracket, if any.
   let start = 0;
   for (let i = 0; i < lines.length; i++) if (STAMP.test(lines[i])) start = i;
-  return lines.slice(start).join("\n").replace(STAMP, "").trim();
+  return lines
+    .slice(start)
+    .join("\n")
+    .replace(STAMP, "")
+    .replace(/^\[Queued user message[^\]\n]*\]\s*$/gm, "")
+    .replace(/^\[System\][^\n]*$/gm, "")
+    .trim();
 }
 
 // ---- a tiny valid PNG (solid colour), written once per server ----
@@ -176,6 +188,11 @@ export async function startModelServer({ port = 0, host = "127.0.0.1" } = {}) {
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, "http://x");
     try {
+      // Read-only, for tests: what the model was asked (the user's words only), to prove a message never got here.
+      if (req.method === "GET" && url.pathname === "/_test/requests") {
+        res.writeHead(200, { "content-type": "application/json" });
+        return res.end(JSON.stringify({ requests: requests.map(({ at, words }) => ({ at, words })) }));
+      }
       if (req.method === "GET" && /\/models$/.test(url.pathname)) {
         res.writeHead(200, { "content-type": "application/json" });
         return res.end(JSON.stringify({ object: "list", data: [{ id: MODEL_ID, object: "model", owned_by: "molt-relay" }] }));

@@ -204,14 +204,20 @@ async function sectionConnect() {
 }
 
 async function sectionScopes() {
-  for (const scopes of [["operator.read", "operator.write"], ["operator.admin"]]) {
+  // Which scope does each method need? (probe with one scope at a time; admin implies the rest)
+  const methods = [["chat.history", (k) => ({ sessionKey: k })], ["chat.send", (k) => ({ sessionKey: k, message: "/status", idempotencyKey: crypto.randomUUID() })],
+    ["chat.abort", (k) => ({ sessionKey: k })], ["artifacts.list", (k) => ({ sessionKey: k })], ["sessions.patch", (k) => ({ key: k, model: "molt/stand-in" })],
+    ["sessions.reset", (k) => ({ key: k })], ["sessions.list", () => ({ limit: 1 })], ["status", () => ({})], ["health", () => ({})],
+    ["logs.tail", () => ({ limit: 1 })], ["models.list", () => ({})], ["device.pair.list", () => ({})]];
+  for (const scopes of [[], ["operator.read"], ["operator.write"], ["operator.admin"], ["operator.pairing"]]) {
     const c = await connected(scopes);
-    show(`scopes requested ${scopes}`, c.hello.payload?.auth);
     const key = `probe:scopes:${Date.now()}`;
-    for (const [m, p] of [["chat.history", { sessionKey: key }], ["sessions.list", {}], ["status", {}], ["logs.tail", { limit: 3 }]]) {
-      const r = await c.request(m, p);
-      console.log(`  ${m}: ${r.ok ? "ok" : `${r.error?.code} ${r.error?.message}`}`);
+    const row = [];
+    for (const [m, p] of methods) {
+      const r = await c.request(m, p(key));
+      row.push(`${m}=${r.ok ? "ok" : (r.error?.message ?? "").replace(/^missing scope: /, "needs ")}`);
     }
+    console.log(`\nscopes ${JSON.stringify(scopes)} -> granted ${JSON.stringify(c.hello.payload?.auth?.scopes)}\n  ${row.join("\n  ")}`);
     c.close();
   }
 }
@@ -423,12 +429,29 @@ async function sectionPairing() {
   console.log("socket after failure:", JSON.stringify(closed));
   c.close();
   const requestId = r1.error?.details?.requestId;
-  if (!requestId || !args.home) return;
-  const bin = path.join(REPO, "container/node_modules/openclaw/openclaw.mjs");
+  if (!requestId) return;
+  // Alternative to the CLI: approve over RPC from a loopback operator connection (operator.pairing).
+  {
+    const dev2 = makeDeviceIdentity();
+    const p2 = await GatewayClient.open(URL_WS, { headers: xff });
+    const f2 = await p2.connect({ token: TOKEN, device: dev2, scopes: ["operator.read", "operator.write"] });
+    p2.close();
+    const admin = await connected();
+    show("device.pair.list (from loopback admin)", await admin.request("device.pair.list", {}), 1500);
+    const ap = await admin.request("device.pair.approve", { requestId: f2.error?.details?.requestId });
+    show("device.pair.approve {requestId} over RPC", ap, 1200);
+    admin.close();
+    const p3 = await GatewayClient.open(URL_WS, { headers: xff });
+    const r3 = await p3.connect({ token: TOKEN, device: dev2, scopes: ["operator.read", "operator.write"] });
+    show("reconnect after RPC approval", { ok: r3.ok, error: r3.error, scopes: r3.payload?.auth?.scopes, hasDeviceToken: !!r3.payload?.auth?.deviceToken }, 800);
+    p3.close();
+  }
+  if (!args.home) return;
+  // What the Worker runs in the container: the start script's approve-device (OpenClaw CLI, same HOME + token env).
   const t0 = Date.now();
-  const out = spawnSync(process.execPath, [bin, "devices", "approve", requestId, "--json", "--url", URL_WS, "--token", TOKEN],
-    { env: { ...process.env, HOME: args.home, OPENCLAW_HOME: args.home }, encoding: "utf8", timeout: 60000 });
-  show(`openclaw devices approve <id> --json --url --token (exit ${out.status}, ${Date.now() - t0} ms)`, { stdout: out.stdout.slice(0, 1500), stderr: out.stderr.slice(-600) }, 3000);
+  const out = spawnSync(process.execPath, [path.join(REPO, "container/start-gateway.mjs"), "approve-device", requestId],
+    { env: { ...process.env, HOME: args.home, OPENCLAW_HOME: args.home, GATEWAY_TOKEN: TOKEN }, encoding: "utf8", timeout: 60000 });
+  show(`start-gateway.mjs approve-device <id> (exit ${out.status}, ${Date.now() - t0} ms)`, { stdout: out.stdout.slice(0, 1500), stderr: out.stderr.slice(-600) }, 3000);
   const c2 = await GatewayClient.open(URL_WS, { headers: xff });
   const r2 = await c2.connect({ token: TOKEN, device, scopes });
   show("reconnect after approval", { ok: r2.ok, error: r2.error, auth: r2.payload?.auth && { ...r2.payload.auth, deviceToken: r2.payload.auth.deviceToken ? `${r2.payload.auth.deviceToken.slice(0, 6)}…(${r2.payload.auth.deviceToken.length})` : undefined } }, 1500);

@@ -1,0 +1,29 @@
+// CPU time of processes (user + system), from /proc: to say where a phase's CPU went.
+import fs from "node:fs";
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+export function cpuMs(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS; // utime, stime
+  } catch {
+    return 0;
+  }
+}
+
+/** Pids of `name` processes that are children of `parent` (Miniflare's workerd). */
+export function childPids(parent, name) {
+  const pids = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === parent && comm === name) pids.push(Number(entry));
+    } catch {}
+  }
+  return pids;
+}

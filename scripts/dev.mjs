@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+/**
+ * `npm run dev`: the whole relay on this machine, no platform account and no Docker needed.
+ *
+ * - a real OpenClaw gateway from container/node_modules, started by the container's own start
+ *   script, with its state in .dev/openclaw-home;
+ * - the model: Anthropic or OpenAI when ANTHROPIC_API_KEY or OPENAI_API_KEY is set, otherwise the
+ *   built-in offline stand-in (deterministic, streams, and makes a demo picture when asked);
+ * - a local Slack API emulator, so replies have somewhere to go (`npm run chat -- "hello"`);
+ * - the Worker under `wrangler dev`, pointed at the gateway through GATEWAY_URL.
+ *
+ * Secrets for this run are generated and handed to wrangler in an env file under .dev/, so they
+ * are never printed.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startSlackEmulator } from "../test/emulators/slack.mjs";
+import { startGateway } from "../test/support/gateway-process.mjs";
+import { startModelServer } from "../test/support/model-server.mjs";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const DEV = path.join(ROOT, ".dev");
+const WORKER_PORT = Number(process.env.PORT ?? 8787);
+const GATEWAY_PORT = Number(process.env.DEV_GATEWAY_PORT ?? 18789);
+const SLACK_PORT = Number(process.env.DEV_SLACK_PORT ?? 8790);
+
+const bold = (text) => `\x1b[1m${text}\x1b[0m`;
+const say = (text) => console.log(`${bold("[dev]")} ${text}`);
+const secret = () => randomBytes(24).toString("base64url");
+
+fs.mkdirSync(path.join(DEV, "openclaw-home"), { recursive: true });
+const stoppers = [];
+let stopping = false;
+async function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  say("stopping…");
+  for (const fn of stoppers.reverse()) await fn().catch(() => undefined);
+  process.exit(code);
+}
+process.on("SIGINT", () => stop(0));
+process.on("SIGTERM", () => stop(0));
+
+// The model.
+let modelUrl;
+if (process.env.ANTHROPIC_API_KEY) say(`model: ${bold("Anthropic")} (ANTHROPIC_API_KEY is set)${process.env.MODEL ? `, ${process.env.MODEL}` : ""}`);
+else if (process.env.OPENAI_API_KEY) say(`model: ${bold("OpenAI")} (OPENAI_API_KEY is set)${process.env.MODEL ? `, ${process.env.MODEL}` : ""}`);
+else {
+  const model = await startModelServer({ port: 0 });
+  stoppers.push(() => model.close());
+  modelUrl = model.url;
+  say(`model: ${bold("built-in offline stand-in")} at ${model.url} (set ANTHROPIC_API_KEY or OPENAI_API_KEY for a real one)`);
+  say(`        it echoes you; say "picture" for a demo image, "slow" for a slow stream, "long" for a long answer`);
+}
+
+// The gateway.
+const gatewayToken = secret();
+say(`starting the OpenClaw gateway on 127.0.0.1:${GATEWAY_PORT} (takes ~20-30 s)…`);
+const gateway = await startGateway({
+  port: GATEWAY_PORT,
+  token: gatewayToken,
+  modelUrl,
+  home: path.join(DEV, "openclaw-home"),
+  timeoutMs: 180_000,
+}).catch((error) => {
+  console.error(error.message);
+  process.exit(1);
+});
+stoppers.push(() => gateway.stop());
+say(`gateway ready in ${(gateway.startupMs / 1000).toFixed(1)} s: ${gateway.url}`);
+
+// Somewhere for replies to go.
+const slack = await startSlackEmulator({ port: SLACK_PORT });
+stoppers.push(() => slack.close());
+say(`Slack API emulator: ${slack.url}`);
+
+// The Worker.
+const slackSigningSecret = secret();
+const workerUrl = `http://127.0.0.1:${WORKER_PORT}`;
+const vars = {
+  GATEWAY_URL: gateway.url,
+  GATEWAY_TOKEN: gatewayToken,
+  SLACK_SIGNING_SECRET: slackSigningSecret,
+  SLACK_BOT_TOKEN: `xoxb-dev-${secret()}`,
+  SLACK_API_URL: slack.url,
+  PUBLIC_URL: workerUrl,
+};
+const envFile = path.join(DEV, "dev.vars");
+fs.writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+fs.writeFileSync(path.join(DEV, "dev.json"), JSON.stringify({ slackSigningSecret, workerUrl, slackEmulatorUrl: slack.url }, null, 2), { mode: 0o600 });
+
+const wrangler = spawn(
+  path.join(ROOT, "node_modules/.bin/wrangler"),
+  ["dev", "--ip", "127.0.0.1", "--port", String(WORKER_PORT), "--env-file", envFile, "--show-interactive-dev-session=false", "--persist-to", path.join(DEV, "wrangler-state")],
+  { cwd: ROOT, stdio: "inherit", env: { ...process.env, PATH: `${path.join(ROOT, "node_modules/.bin")}:${process.env.PATH}` } },
+);
+stoppers.push(async () => wrangler.kill("SIGTERM"));
+wrangler.on("exit", (code) => stop(code ?? 0));
+
+// Tell the user when the relay answers.
+for (let i = 0; i < 120 && !stopping; i++) {
+  try {
+    const health = await (await fetch(`${workerUrl}/healthz`)).json();
+    say(`relay ready: ${workerUrl}/healthz → gateway ${health.gateway?.phase ?? "?"} (${health.gateway?.mode})`);
+    say(`try it: ${bold('npm run chat -- "hello"')}   (Ctrl-C stops everything)`);
+    break;
+  } catch {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The Telegram adapter: Bot API webhook updates in, streamed replies, files and `/molt` results
+ * out. Why grammY's `webhookCallback` is not used (its client, errors and InputFile are): see
+ * README.telegram.md.
+ */
+import type { Env } from "../../env";
+import { VerificationError } from "../../errors";
+import { splitText } from "../split";
+import type { Adapter, CommandReply, Inbound, InboundEvent } from "../types";
+import { groupMode, telegramBotInfo } from "./bot-info";
+import { markdownToTelegramHtml, TELEGRAM_TEXT_LIMIT } from "./format";
+import { parseTelegramUpdate, type TelegramReplyTarget } from "./parse";
+import { openTelegramReply, telegramLimits } from "./reply";
+import { parseUpdateBody, verifyTelegramRequest } from "./verify";
+
+export const TELEGRAM_WEBHOOK_PATH = "/telegram/webhook";
+
+export const telegramAdapter: Adapter = {
+  platform: "telegram",
+  limits: telegramLimits,
+  routes: [TELEGRAM_WEBHOOK_PATH],
+  configured: (env) => Boolean(env.TELEGRAM_BOT_TOKEN && env.TELEGRAM_WEBHOOK_SECRET),
+
+  async receive(request: Request, env: Env): Promise<Inbound> {
+    if (!env.TELEGRAM_WEBHOOK_SECRET) throw new VerificationError("Telegram is not configured");
+    await verifyTelegramRequest(request.headers, env.TELEGRAM_WEBHOOK_SECRET);
+    const update = parseUpdateBody(await request.text());
+    const events = parseTelegramUpdate(update, { bot: telegramBotInfo(env), groupMode: groupMode(env) });
+    return { events, ack: (replies) => renderCommandReplies(events, replies) };
+  },
+
+  openReply: (env, target) => openTelegramReply(env, target as TelegramReplyTarget),
+};
+
+/**
+ * Telegram lets the webhook's answer be one Bot API call: a command's result goes back as a
+ * `sendMessage` in the response body, with no request of our own. That answer is fire-and-forget
+ * and holds one message, so a result longer than 4,096 characters keeps its first part and says so.
+ */
+export function renderCommandReplies(events: InboundEvent[], replies: CommandReply[]): Response {
+  const command = events.find((event) => event.kind === "command");
+  if (!command || replies.length === 0) return new Response(null, { status: 200 });
+  const target = command.reply as TelegramReplyTarget;
+  // Telegram counts the limit after parsing the markup, so splitting the Markdown is enough.
+  const markdown = replies.map(commandMarkdown).join("\n\n");
+  const [first = "", ...rest] = splitText(markdown, TELEGRAM_TEXT_LIMIT - 64);
+  const html = markdownToTelegramHtml(first);
+  return Response.json({
+    method: "sendMessage",
+    chat_id: target.chat_id,
+    ...(target.thread_id ? { message_thread_id: target.thread_id } : {}),
+    ...(target.reply_to ? { reply_parameters: { message_id: target.reply_to, allow_sending_without_reply: true } } : {}),
+    text: rest.length ? `${html}\n\n<i>(cut: the rest did not fit in one message)</i>` : html,
+    parse_mode: "HTML",
+  });
+}
+
+function commandMarkdown(reply: CommandReply): string {
+  const title = `${reply.ok ? "" : "⚠️ "}**${reply.title.replace(/\*/g, "")}**`;
+  return reply.text.trim() ? `${title}\n${reply.text.trim()}` : title;
+}

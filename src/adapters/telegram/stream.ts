@@ -1,0 +1,97 @@
+/**
+ * Streaming in private chats with `sendMessageDraft`: the growing answer is shown as an ephemeral
+ * draft (throttled), and `finish` sends it for real with `sendMessage`, split at 4,096 characters.
+ * A draft holds one message's worth, so a long answer drafts its last part. Drafts leave nothing
+ * behind, so when Telegram refuses them the whole answer simply moves to the post-and-edit
+ * fallback, with nothing to reconcile.
+ */
+import { splitText } from "../split";
+import type { TextStream } from "../types";
+import { isTelegramRefusal } from "./api";
+import type { TelegramMessages } from "./messages";
+
+export interface DraftStreamOptions {
+  now?: () => number;
+  /** Least time between two drafts. */
+  intervalMs: number;
+  maxTextLength: number;
+  /** Intermediate failures, reported but not fatal: `finish` still delivers the final text. */
+  onError?: (error: unknown) => void;
+  /** First draft id (non-zero); each part of a long answer drafts under the next one. */
+  draftId?: number;
+}
+
+export function createDraftStream(
+  messages: Pick<TelegramMessages, "draft" | "post">,
+  fallback: (refusal: unknown) => TextStream,
+  options: DraftStreamOptions,
+): TextStream {
+  const now = options.now ?? Date.now;
+  const firstDraft = options.draftId ?? 1 + Math.floor(Math.random() * 2 ** 30);
+  let refused: TextStream | undefined;
+  let latest = "";
+  let lastWrite = -Infinity;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let chain: Promise<void> = Promise.resolve();
+  let closed = false;
+
+  function enqueue(task: () => Promise<void>): Promise<void> {
+    const next = chain.then(task);
+    chain = next.catch(() => undefined);
+    return next;
+  }
+
+  async function showDraft(text: string): Promise<void> {
+    if (refused) return refused.update(text);
+    const parts = splitText(text, options.maxTextLength);
+    const last = parts.length - 1;
+    try {
+      await messages.draft(firstDraft + last, parts[last] ?? "");
+    } catch (error) {
+      if (!isTelegramRefusal(error)) throw error;
+      refused = fallback(error);
+      await refused.update(text);
+    } finally {
+      lastWrite = now();
+    }
+  }
+
+  async function send(text: string): Promise<void> {
+    if (refused) return refused.finish(text);
+    for (const part of splitText(text, options.maxTextLength)) await messages.post(part);
+  }
+
+  function flushLatest(): Promise<void> {
+    timer = undefined;
+    const text = latest;
+    return enqueue(async () => {
+      if (closed || !text.trim()) return;
+      await showDraft(text).catch((error) => options.onError?.(error));
+    });
+  }
+
+  function close(finalText: string, note?: string): Promise<void> {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    return enqueue(async () => {
+      if (closed) return;
+      closed = true;
+      if (note !== undefined && refused) return refused.abort(note);
+      if (finalText.trim()) await send(finalText);
+    });
+  }
+
+  return {
+    async update(text) {
+      if (closed) return;
+      latest = text;
+      if (timer) return;
+      const wait = lastWrite + options.intervalMs - now();
+      if (wait <= 0) await flushLatest();
+      else timer = setTimeout(() => void flushLatest(), wait);
+    },
+    finish: (text) => close(text),
+    // A draft vanishes: what the user saw so far is sent for real, marked as cut short.
+    abort: (note) => close(latest.trim() ? `${latest}\n\n_${note}_` : "", note),
+  };
+}

@@ -1,0 +1,20 @@
+import { gatewaySupervisor } from "../sandbox/supervisor";
+import type { Command } from "./registry";
+
+/** Takes ~30 s in the container: chat surfaces answer at once and post this result when it's done. */
+export const restartCommand: Command = {
+  name: "restart",
+  usage: "/molt restart",
+  help: "Restart the gateway.",
+  admin: true,
+  async run({ env }) {
+    const status = await gatewaySupervisor(env).restart();
+    const ok = status.phase === "ready";
+    return {
+      ok,
+      title: "Restart",
+      text: ok ? `The gateway is back (${status.where}).` : `The gateway is ${status.phase}${status.lastError ? `: ${status.lastError}` : ""}.`,
+      data: { gateway: status },
+    };
+  },
+};
