@@ -30,6 +30,7 @@
 //   MODEL                    primary model override, "<provider>/<model>".
 //   OPENCLAW_BIN             optional path to openclaw.mjs.
 //   OPENCLAW_LOG_LEVEL       optional logging.level (default "info").
+//   GATEWAY_STOP_GRACE_MS    how long a stop signal waits for the gateway before killing it (10000).
 
 import fs from "node:fs";
 import path from "node:path";
@@ -140,8 +141,17 @@ function log(msg) { process.stderr.write(`[start-gateway] ${msg}\n`); }
 /** Runs a child to completion with inherited stdio, forwarding signals; exits with its code. */
 function runForwarding(cmd, args, env) {
   const child = spawn(cmd, args, { env, stdio: "inherit" });
-  // Forward termination signals; exit with the child's code (128+signal when killed).
-  for (const sig of ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"]) process.on(sig, () => { if (child.exitCode === null) child.kill(sig); });
+  // Forward termination signals; exit with the child's code (128+signal when killed). OpenClaw
+  // drains running turns for up to ~5 minutes on SIGTERM and ignores a second one; a restart can't
+  // wait that long (the relay retries interrupted turns), so the child is killed after a grace.
+  const graceMs = Number(env.GATEWAY_STOP_GRACE_MS ?? 10_000);
+  for (const sig of ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"]) {
+    process.on(sig, () => {
+      if (child.exitCode !== null) return;
+      child.kill(sig);
+      setTimeout(() => { if (child.exitCode === null) child.kill("SIGKILL"); }, graceMs).unref();
+    });
+  }
   child.on("error", (err) => { log(`spawn failed: ${err.message}`); process.exit(1); });
   child.on("exit", (code, signal) => {
     if (signal) log(`child exited on ${signal}`);

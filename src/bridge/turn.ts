@@ -29,6 +29,8 @@ export interface TurnContext {
   media: Omit<MediaContext, "client" | "transport" | "sessionKey" | "runId" | "keyPrefix">;
   /** How long a run may go without any event before it counts as lost. */
   idleTimeoutMs?: number;
+  /** How long a retried turn looks for the gateway's own resumed run after a restart. */
+  recoveryWaitMs?: number;
 }
 
 export const idempotencyKey = (turn: Turn) => `molt:${turn.message.conversation}:${turn.seq}`;
@@ -111,8 +113,9 @@ async function streamRun(turn: Turn, ctx: TurnContext, client: GatewayClient, op
       subscription.bind(runId);
       const result = await follow(runId);
       if (result.kind !== "absorbed" && result.kind !== "failed") return result;
-      // On a retry, the answer may live in the gateway's own resumed run.
-      const resumed = retry ? await recoveredReply(client, sessionKey, turn.message.text) : undefined;
+      // On a retry, the answer may live in the gateway's own resumed run, which may not have
+      // started yet: look for it for a while.
+      const resumed = retry ? await awaitRecovered(followed) : undefined;
       if (resumed?.kind === "done") return await deliver(resumed.text, resumed.runId ?? runId);
       if (resumed?.kind !== "active" || followed.has(resumed.runId)) {
         if (result.kind === "failed") throw new RunFailedError(result.message);
@@ -123,6 +126,17 @@ async function streamRun(turn: Turn, ctx: TurnContext, client: GatewayClient, op
     }
   } finally {
     subscription.close();
+  }
+
+  /** A reply made meanwhile, or a run not followed yet; polled, since the resumed run starts late. */
+  async function awaitRecovered(followed: Set<string>) {
+    const deadline = Date.now() + (ctx.recoveryWaitMs ?? 120_000);
+    for (;;) {
+      const found = await recoveredReply(client, sessionKey, turn.message.text);
+      if (found?.kind === "done" || (found?.kind === "active" && !followed.has(found.runId))) return found;
+      if (Date.now() >= deadline) return found;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
   }
 
   /** Stream one run's events to the sink until it ends. */

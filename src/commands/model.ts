@@ -45,7 +45,7 @@ export const modelCommand: Command = {
       return {
         ok: true,
         title: "Model",
-        text: `The primary model is now \`${match}\` for every conversation (it was \`${current ?? "OpenClaw's default"}\`). It holds until the gateway restarts; set \`MODEL\` to keep it for good.`,
+        text: `The primary model is now \`${match}\` for every conversation (it was \`${current ?? "OpenClaw's default"}\`). It is kept, and used again when the gateway restarts or the container wakes.`,
         audit: `primary ${match}`,
         data: { primary: match, previous: current ?? null },
       };

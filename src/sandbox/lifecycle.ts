@@ -38,8 +38,15 @@ export async function startGatewayProcess(sandbox: SandboxStub, env: Env): Promi
   });
 }
 
-export async function stopGatewayProcess(sandbox: SandboxStub): Promise<void> {
-  if (await gatewayProcessRunning(sandbox)) await sandbox.killProcess(GATEWAY_PROCESS_ID);
+/** Stop the gateway and wait (bounded) until it is gone, so that a new one can take its port. */
+export async function stopGatewayProcess(sandbox: SandboxStub, timeoutMs = 30_000): Promise<void> {
+  if (!(await gatewayProcessRunning(sandbox))) return;
+  await sandbox.killProcess(GATEWAY_PROCESS_ID);
+  const deadline = Date.now() + timeoutMs;
+  while (await gatewayProcessRunning(sandbox)) {
+    if (Date.now() > deadline) throw new Error(`the gateway did not stop within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,128}$/;

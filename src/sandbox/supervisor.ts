@@ -18,6 +18,8 @@ import {
   stopGatewayProcess,
 } from "./lifecycle";
 import { openSandbox, sandboxTransport } from "./transport";
+import { PRIMARY_MODEL_SETTING } from "../commands/model";
+import { policy } from "../policy/policy-object";
 
 export type GatewayPhase = "stopped" | "starting" | "ready" | "unreachable";
 
@@ -128,7 +130,9 @@ export class GatewaySupervisor extends DurableObject<Env> {
     let status = await this.save({ phase: "starting", since: started });
     try {
       if (!(await gatewayProcessRunning(sandbox))) {
-        await startGatewayProcess(sandbox, this.env);
+        // A model chosen with `/molt model` outlives restarts and sleeps: it wins over MODEL.
+        const model = await policy(this.env).setting(PRIMARY_MODEL_SETTING);
+        await startGatewayProcess(sandbox, model ? { ...this.env, MODEL: model } : this.env);
         status = await this.save({ starts: status.starts + 1 });
       }
       while (!(await this.healthy(transport))) {

@@ -6,11 +6,14 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { conversation } from "../../src/bridge/conversation-object";
+import { PRIMARY_MODEL_SETTING } from "../../src/commands/model";
+import { policy } from "../../src/policy/policy-object";
 import { gatewaySupervisor } from "../../src/sandbox/supervisor";
 import { eventually, expectNoUnmatchedSlackCalls, mention, slackCalls, slackMessages, uniqueChannel } from "../support/slack-relay";
 
 const host = (path: string, init?: RequestInit) => fetch(`${env.TEST_CONTAINER_HOST_URL}${path}`, init);
-const hostStats = async () => (await (await host("/_host/stats")).json()) as { starts: number; running: number; execs: string[] };
+const hostStats = async () =>
+  (await (await host("/_host/stats")).json()) as { starts: number; running: number; execs: string[]; lastModel: string | null };
 
 const COLD_START_MS = 300_000;
 
@@ -78,5 +81,18 @@ describe("gateway in the Sandbox container", () => {
     expect(complete).toHaveLength(1);
     expect((await hostStats()).starts).toBe(2);
     await expectNoUnmatchedSlackCalls();
+  }, COLD_START_MS);
+
+  it("restarts on demand with the model chosen by /molt model", async () => {
+    await policy(env).setSetting(PRIMARY_MODEL_SETTING, "molt/stand-in");
+    const before = (await hostStats()).starts;
+    const status = await gatewaySupervisor(env).restart();
+    expect(status.phase).toBe("ready");
+    const stats = await hostStats();
+    expect(stats.starts).toBe(before + 1);
+    expect(stats.lastModel).toBe("molt/stand-in");
+    const channel = uniqueChannel();
+    const { ts } = await mention(channel, "after the restart");
+    await eventually(answer(channel, ts, "Echo: after the restart"), COLD_START_MS - 30_000, "an answer after the restart");
   }, COLD_START_MS);
 });

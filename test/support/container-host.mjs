@@ -66,6 +66,7 @@ export async function startContainerHost({ modelUrl, env: extraEnv = {} } = {}) 
       });
       state.processes.set(processId, record);
       state.starts += 1;
+      state.lastModel = env?.MODEL ?? null;
       return [200, describe(record)];
     },
     "GET /process/list": () => [200, [...state.processes.values()].map(describe)],
@@ -82,7 +83,7 @@ export async function startContainerHost({ modelUrl, env: extraEnv = {} } = {}) 
       state.execs.push(command);
       return [200, await run(bin, args, hostEnv(env), timeout ?? 60_000)];
     },
-    "GET /_host/stats": () => [200, { starts: state.starts, running: running().length, execs: state.execs, gatewayPort }],
+    "GET /_host/stats": () => [200, { starts: state.starts, running: running().length, execs: state.execs, lastModel: state.lastModel, gatewayPort }],
     "POST /_host/crash": () => {
       for (const record of running()) killGroup(record, "SIGKILL");
       return [200, { ok: true }];

@@ -10,6 +10,7 @@ import { type SlackApiConfig, slackApi, slackApiConfig } from "./api";
 import { escapeText, markdownToMrkdwn, SLACK_TEXT_LIMIT } from "./format";
 import type { SlackReplyTarget } from "./parse";
 import { createSlackStream, type SlackCall, type SlackStreamOptions } from "./stream";
+import { formatBytes } from "../bytes";
 
 export const slackLimits: PlatformLimits = {
   maxTextLength: SLACK_TEXT_LIMIT,
@@ -141,14 +142,3 @@ function describe(what: string, error: unknown): string {
   return `slack ${what}: ${reason}`;
 }
 
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KB", "MB", "GB"];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
-}

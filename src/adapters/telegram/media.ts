@@ -10,6 +10,7 @@ import type { MediaItem } from "../types";
 import type { TelegramCall } from "./api";
 import { escapeHtml } from "./format";
 import type { TelegramReplyTarget } from "./parse";
+import { formatBytes } from "../bytes";
 
 export const TELEGRAM_PHOTO_LIMIT = 10 * 1024 * 1024;
 export const TELEGRAM_UPLOAD_LIMIT = 50 * 1024 * 1024;
@@ -71,14 +72,3 @@ export function safeFilename(name: string): string {
   return name.replace(/[^\w.-]+/g, "_").slice(0, 120) || "file";
 }
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KB", "MB", "GB"];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
-}
