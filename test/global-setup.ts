@@ -24,6 +24,10 @@ import { startGateway } from "./support/gateway-process.mjs";
 import { startModelServer } from "./support/model-server.mjs";
 import { testSecrets } from "./secrets";
 
+/**
+ * Vitest runs this once per project (and once for the root): each project gets only the heavy
+ * helper it uses, a gateway for `relay` and a container host (which starts its own) for `sandbox`.
+ */
 export default async function setup(project: TestProject) {
   const [slack, telegram, model, access] = await Promise.all([
     startSlackEmulator({ port: 0 }),
@@ -32,17 +36,17 @@ export default async function setup(project: TestProject) {
     startAccessJwks({ port: 0 }),
   ]);
   const [gateway, host] = await Promise.all([
-    startGateway({ token: testSecrets.GATEWAY_TOKEN, modelUrl: model.url }),
-    startContainerHost({ modelUrl: model.url }),
+    project.name === "relay" ? startGateway({ token: testSecrets.GATEWAY_TOKEN, modelUrl: model.url }) : undefined,
+    project.name === "sandbox" ? startContainerHost({ modelUrl: model.url }) : undefined,
   ]);
   project.provide("slackApiUrl", slack.url);
   project.provide("telegramApiUrl", telegram.url);
   project.provide("modelUrl", model.url);
-  project.provide("gatewayUrl", gateway.url);
-  project.provide("containerHostUrl", host.url);
+  project.provide("gatewayUrl", gateway?.url ?? "");
+  project.provide("containerHostUrl", host?.url ?? "");
   project.provide("accessUrl", access.url);
   return async () => {
-    await Promise.allSettled([gateway.stop(), host.close(), slack.close(), telegram.close(), model.close(), access.close()]);
+    await Promise.allSettled([gateway?.stop(), host?.close(), slack.close(), telegram.close(), model.close(), access.close()]);
   };
 }
 

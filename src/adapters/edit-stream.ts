@@ -5,6 +5,7 @@
  */
 import { splitText } from "./split";
 import type { PlatformLimits, TextStream } from "./types";
+import { serialQueue } from "./serial";
 
 /** The two calls the fallback needs from a platform. Text is Markdown within `maxTextLength`. */
 export interface MessageEditor {
@@ -32,7 +33,7 @@ export function createEditStream(
   let latest = "";
   let lastWrite = -Infinity;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let chain: Promise<void> = Promise.resolve();
+  const enqueue = serialQueue();
   let closed = false;
 
   /** Make the conversation show `text`: edit what changed, post what is new. */
@@ -49,11 +50,6 @@ export function createEditStream(
     lastWrite = now();
   }
 
-  function enqueue(task: () => Promise<void>): Promise<void> {
-    const next = chain.then(task);
-    chain = next.catch(() => undefined);
-    return next;
-  }
 
   function flushLatest(): Promise<void> {
     timer = undefined;

@@ -10,6 +10,7 @@ import type { TextStream } from "../types";
 import { isSlackRefusal, type SlackBody, type SlackCallOptions, type SlackOk } from "./api";
 import { markdownToMrkdwn, SLACK_MARKDOWN_LIMIT } from "./format";
 import type { SlackReplyTarget } from "./parse";
+import { serialQueue } from "../serial";
 
 export type SlackCall = (method: string, body: SlackBody, options?: SlackCallOptions) => Promise<SlackOk>;
 
@@ -61,14 +62,9 @@ export function createSlackStream(
   let latest = "";
   let lastWrite = -Infinity;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let chain: Promise<void> = Promise.resolve();
+  const enqueue = serialQueue();
   let closed = false;
 
-  function enqueue(task: () => Promise<void>): Promise<void> {
-    const next = chain.then(task);
-    chain = next.catch(() => undefined);
-    return next;
-  }
 
   async function start(markdown: string): Promise<void> {
     // DM channel ids start with D; elsewhere Slack wants to know whom the stream is for.

@@ -9,6 +9,7 @@ import { splitText } from "../split";
 import type { TextStream } from "../types";
 import { isTelegramRefusal } from "./api";
 import type { TelegramMessages } from "./messages";
+import { serialQueue } from "../serial";
 
 export interface DraftStreamOptions {
   now?: () => number;
@@ -32,14 +33,9 @@ export function createDraftStream(
   let latest = "";
   let lastWrite = -Infinity;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let chain: Promise<void> = Promise.resolve();
+  const enqueue = serialQueue();
   let closed = false;
 
-  function enqueue(task: () => Promise<void>): Promise<void> {
-    const next = chain.then(task);
-    chain = next.catch(() => undefined);
-    return next;
-  }
 
   async function showDraft(text: string): Promise<void> {
     if (refused) return refused.update(text);
