@@ -39,7 +39,7 @@ async function receive(adapter: Adapter, request: Request, env: Env, ctx: Pick<E
     // The edge decides who may talk to the agent: a refused message never reaches a bridge.
     else if (await admitMessage(adapter, event, env, ctx)) await conversation(env, event.conversation).receive(event);
   }
-  return inbound.ack(replies);
+  return inbound.ack(replies, (work) => ctx.waitUntil(work));
 }
 
 app.notFound((c) => c.json({ error: "not found" }, 404));

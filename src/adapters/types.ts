@@ -70,8 +70,9 @@ export interface Inbound {
   /**
    * The immediate answer to the platform, sent only after every message is stored durably. For a
    * request that carried a command, `replies` holds its result (one per command event, in order).
+   * `later` keeps work going after the answer (a result too long for the answer itself).
    */
-  ack(replies: CommandReply[]): Response;
+  ack(replies: CommandReply[], later: (work: Promise<unknown>) => void): Response;
 }
 
 /** Numbers the shared code needs about a platform. */

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { GatewayClient } from "../../src/gateway/client";
 import { createDeviceIdentity, loadDeviceSigner } from "../../src/gateway/device";
 import { GatewayRequestError } from "../../src/gateway/errors";
-import { chatSend, downloadArtifact } from "../../src/gateway/methods";
+import { chatAbort, chatSend, downloadArtifact } from "../../src/gateway/methods";
 import { subscribeRun, type RunEvent } from "../../src/gateway/run-events";
 import { urlTransport } from "../../src/gateway/transport";
 import { awaitArtifacts } from "../../src/bridge/media";
@@ -85,5 +85,29 @@ describe("gateway client (real OpenClaw gateway)", () => {
     }
     // The PNG signature: the bytes are the picture the model made, not an error page.
     expect([...bytes.slice(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  });
+
+  it("reports the agent's tool use: start and result, by name", async () => {
+    const client = await connect();
+    const { events } = await turn(client, `test:client:${crypto.randomUUID()}`, "use a tool please");
+    const tools = events.filter((e) => e.type === "tool");
+    expect(tools).toContainEqual(expect.objectContaining({ type: "tool", phase: "start", name: "ls" }));
+    expect(tools).toContainEqual(expect.objectContaining({ type: "tool", phase: "result", name: "ls" }));
+    expect(events.at(-1)?.type).toBe("final");
+  });
+
+  it("aborts a running turn", async () => {
+    const client = await connect();
+    const sessionKey = `test:client:${crypto.randomUUID()}`;
+    const subscription = subscribeRun(client);
+    const ack = await chatSend(client, { sessionKey, message: "a slow one to stop", idempotencyKey: crypto.randomUUID() });
+    subscription.bind(ack.runId);
+    const events: RunEvent[] = [];
+    for await (const event of subscription) {
+      events.push(event);
+      if (event.type === "text") await chatAbort(client, { sessionKey, runId: ack.runId });
+    }
+    expect(events.at(-1)?.type).toBe("aborted");
+    expect(events.some((e) => e.type === "final")).toBe(false);
   });
 });

@@ -15,6 +15,9 @@ import slashCommand from "../fixtures/slack/slash_command.json";
 import urlVerification from "../fixtures/slack/url_verification.json";
 import { formBody, signedSlackRequest } from "../support/slack-sign";
 
+/** Slack answers commands in the acknowledgement itself: nothing is left for later. */
+const ignoreLater = () => undefined;
+
 const EVENTS = "https://relay.test/slack/events";
 const COMMANDS = "https://relay.test/slack/commands";
 
@@ -34,7 +37,7 @@ describe("Slack events", () => {
   it("answers url_verification with the challenge", async () => {
     const inbound = await receive(EVENTS, urlVerification);
     expect(inbound.events).toEqual([]);
-    const response = inbound.ack([]);
+    const response = inbound.ack([], ignoreLater);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ challenge: urlVerification.challenge });
   });
@@ -50,7 +53,7 @@ describe("Slack events", () => {
       sentAt: 1760000000000,
       reply: { platform: "slack", team: "T0TESTTEAM", channel: "C0GENERAL", thread_ts: "1760000000.000100", user: "U0ALICE" },
     });
-    const response = (await receive(EVENTS, mentionInChannel)).ack([]);
+    const response = (await receive(EVENTS, mentionInChannel)).ack([], ignoreLater);
     expect(response.status).toBe(200);
   });
 
@@ -91,7 +94,7 @@ describe("Slack events", () => {
     for (const fixture of [botMessage, messageChanged]) {
       const inbound = await receive(EVENTS, fixture);
       expect(inbound.events).toEqual([]);
-      expect(inbound.ack([]).status).toBe(200);
+      expect(inbound.ack([], ignoreLater).status).toBe(200);
     }
     const ownUser = structuredClone(directMessage);
     ownUser.event.user = "U0MOLTBOT";
@@ -139,7 +142,7 @@ describe("Slack slash commands", () => {
 
   it("acks with an ephemeral Block Kit answer rendering each reply", async () => {
     const inbound = await receive(COMMANDS, formBody(slashCommand));
-    const response = inbound.ack([{ ok: true, title: "Status", text: "Gateway **running** & <healthy>" }]);
+    const response = inbound.ack([{ ok: true, title: "Status", text: "Gateway **running** & <healthy>" }], ignoreLater);
     const body = (await response.json()) as { response_type: string; blocks: { text: { type: string; text: string } }[] };
     expect(body.response_type).toBe("ephemeral");
     expect(body.blocks.map((b) => b.text.text)).toEqual(["*Status*", "Gateway *running* &amp; &lt;healthy&gt;"]);
@@ -149,7 +152,7 @@ describe("Slack slash commands", () => {
   it("marks failed replies and splits a long one across sections instead of cutting it", async () => {
     const inbound = await receive(COMMANDS, formBody({ ...slashCommand, text: "help" }));
     const long = Array.from({ length: 60 }, (_, i) => `Line ${i}: ${"word ".repeat(20)}`).join("\n\n");
-    const response = inbound.ack([{ ok: false, title: "Help", text: long }]);
+    const response = inbound.ack([{ ok: false, title: "Help", text: long }], ignoreLater);
     const body = (await response.json()) as { blocks: { text: { text: string } }[] };
     expect(body.blocks[0]?.text.text).toBe(":warning: *Help*");
     expect(body.blocks.length).toBeGreaterThan(2);

@@ -5,12 +5,14 @@
  */
 import { env } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
-import { telegramAdapter } from "../../src/adapters/telegram";
+import { renderCommandReplies, telegramAdapter } from "../../src/adapters/telegram";
+import { telegramBotInfo } from "../../src/adapters/telegram/bot-info";
+import { parseTelegramUpdate } from "../../src/adapters/telegram/parse";
 import { verifyTelegramRequest } from "../../src/adapters/telegram/verify";
 import { conversation } from "../../src/bridge/conversation-object";
 import { VerificationError } from "../../src/errors";
 import editedMessage from "../fixtures/telegram/edited_message.json";
-import { emulatorCall, expectNoUnmatchedTelegramCalls, nextUpdateId, postUpdate, privateText, uniqueChatId } from "../support/telegram-relay";
+import { emulatorCall, expectNoUnmatchedTelegramCalls, nextUpdateId, postUpdate, privateText, telegramCalls, uniqueChatId } from "../support/telegram-relay";
 
 afterAll(expectNoUnmatchedTelegramCalls);
 
@@ -104,5 +106,22 @@ describe("/molt", () => {
     };
     const body = (await (await postUpdate(update)).json()) as Record<string, unknown>;
     expect(body).toMatchObject({ method: "sendMessage", chat_id: group, message_thread_id: 30, reply_parameters: { message_id: 31 } });
+  });
+});
+
+describe("/molt results longer than one message", () => {
+  it("are sent whole, split, through the API after the answer instead of being cut", async () => {
+    const user = uniqueChatId();
+    const events = parseTelegramUpdate(privateText(user, "/molt logs"), { bot: telegramBotInfo(env), groupMode: "mention" });
+    const paragraphs = Array.from({ length: 60 }, (_, i) => `line ${i}: ${"x".repeat(120)}`);
+    const later: Promise<unknown>[] = [];
+    const response = renderCommandReplies(env, events, [{ ok: true, title: "Logs", text: paragraphs.join("\n\n") }], (work) => later.push(work));
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe("");
+    await Promise.all(later);
+    const sent = (await telegramCalls(user, "sendMessage")).map((call) => String(call.body.text ?? ""));
+    expect(sent.length).toBeGreaterThan(1);
+    const all = sent.join("\n");
+    for (const paragraph of paragraphs) expect(all).toContain(paragraph);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The Telegram adapter: Bot API webhook updates in, streamed replies, files and `/molt` results
  * out. Why grammY's `webhookCallback` is not used (its client, errors and InputFile are): see
- * README.telegram.md.
+ * docs/telegram.md.
  */
 import type { Env } from "../../env";
 import { VerificationError } from "../../errors";
@@ -26,7 +26,7 @@ export const telegramAdapter: Adapter = {
     await verifyTelegramRequest(request.headers, env.TELEGRAM_WEBHOOK_SECRET);
     const update = parseUpdateBody(await request.text());
     const events = parseTelegramUpdate(update, { bot: telegramBotInfo(env), groupMode: groupMode(env) });
-    return { events, ack: (replies) => renderCommandReplies(events, replies) };
+    return { events, ack: (replies, later) => renderCommandReplies(env, events, replies, later) };
   },
 
   openReply: (env, target) => openTelegramReply(env, target as TelegramReplyTarget),
@@ -34,23 +34,35 @@ export const telegramAdapter: Adapter = {
 
 /**
  * Telegram lets the webhook's answer be one Bot API call: a command's result goes back as a
- * `sendMessage` in the response body, with no request of our own. That answer is fire-and-forget
- * and holds one message, so a result longer than 4,096 characters keeps its first part and says so.
+ * `sendMessage` in the response body, with no request of our own. A result longer than one
+ * message is sent whole, split, through the API after the answer instead.
  */
-export function renderCommandReplies(events: InboundEvent[], replies: CommandReply[]): Response {
+export function renderCommandReplies(
+  env: Env,
+  events: InboundEvent[],
+  replies: CommandReply[],
+  later: (work: Promise<unknown>) => void,
+): Response {
   const command = events.find((event) => event.kind === "command");
   if (!command || replies.length === 0) return new Response(null, { status: 200 });
   const target = command.reply as TelegramReplyTarget;
   // Telegram counts the limit after parsing the markup, so splitting the Markdown is enough.
   const markdown = replies.map(commandMarkdown).join("\n\n");
-  const [first = "", ...rest] = splitText(markdown, TELEGRAM_TEXT_LIMIT - 64);
-  const html = markdownToTelegramHtml(first);
+  const parts = splitText(markdown, TELEGRAM_TEXT_LIMIT - 64);
+  if (parts.length > 1) {
+    later(
+      (async () => (await openTelegramReply(env, target).startText()).finish(markdown))().catch((error) =>
+        console.warn("telegram /molt reply failed:", error instanceof Error ? error.message : String(error)),
+      ),
+    );
+    return new Response(null, { status: 200 });
+  }
   return Response.json({
     method: "sendMessage",
     chat_id: target.chat_id,
     ...(target.thread_id ? { message_thread_id: target.thread_id } : {}),
     ...(target.reply_to ? { reply_parameters: { message_id: target.reply_to, allow_sending_without_reply: true } } : {}),
-    text: rest.length ? `${html}\n\n<i>(cut: the rest did not fit in one message)</i>` : html,
+    text: markdownToTelegramHtml(markdown),
     parse_mode: "HTML",
   });
 }
