@@ -72,25 +72,31 @@ const gateway = await startGateway({
 stoppers.push(() => gateway.stop());
 say(`gateway ready in ${(gateway.startupMs / 1000).toFixed(1)} s: ${gateway.url}`);
 
-// Somewhere for replies to go.
-const slack = await startSlackEmulator({ port: SLACK_PORT });
-stoppers.push(() => slack.close());
-say(`Slack API emulator: ${slack.url}`);
+// Somewhere for replies to go: the local Slack emulator, unless a real Slack app's secrets are set
+// in the shell (then `npm run dev:slack` brings a real workspace's events here).
+const realSlack = Boolean(process.env.SLACK_SIGNING_SECRET && process.env.SLACK_BOT_TOKEN);
+const slack = realSlack ? undefined : await startSlackEmulator({ port: SLACK_PORT });
+if (slack) {
+  stoppers.push(() => slack.close());
+  say(`Slack API emulator: ${slack.url}`);
+} else say(`Slack: the real Slack app from SLACK_SIGNING_SECRET / SLACK_BOT_TOKEN (run \`npm run dev:slack\` for its events)`);
 
 // The Worker.
-const slackSigningSecret = secret();
+const slackSigningSecret = realSlack ? process.env.SLACK_SIGNING_SECRET : secret();
 const workerUrl = `http://127.0.0.1:${WORKER_PORT}`;
 const vars = {
   GATEWAY_URL: gateway.url,
   GATEWAY_TOKEN: gatewayToken,
   SLACK_SIGNING_SECRET: slackSigningSecret,
-  SLACK_BOT_TOKEN: `xoxb-dev-${secret()}`,
-  SLACK_API_URL: slack.url,
+  SLACK_BOT_TOKEN: realSlack ? process.env.SLACK_BOT_TOKEN : `xoxb-dev-${secret()}`,
+  ...(slack ? { SLACK_API_URL: slack.url } : {}),
   PUBLIC_URL: workerUrl,
+  ...(process.env.ADMINS ? { ADMINS: process.env.ADMINS } : {}),
 };
 const envFile = path.join(DEV, "dev.vars");
 fs.writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
-fs.writeFileSync(path.join(DEV, "dev.json"), JSON.stringify({ slackSigningSecret, workerUrl, slackEmulatorUrl: slack.url }, null, 2), { mode: 0o600 });
+if (slack) fs.writeFileSync(path.join(DEV, "dev.json"), JSON.stringify({ slackSigningSecret, workerUrl, slackEmulatorUrl: slack.url }, null, 2), { mode: 0o600 });
+else fs.rmSync(path.join(DEV, "dev.json"), { force: true });
 
 const wrangler = spawn(
   path.join(ROOT, "node_modules/.bin/wrangler"),
@@ -105,7 +111,7 @@ for (let i = 0; i < 120 && !stopping; i++) {
   try {
     const health = await (await fetch(`${workerUrl}/healthz`)).json();
     say(`relay ready: ${workerUrl}/healthz → gateway ${health.gateway?.phase ?? "?"} (${health.gateway?.mode})`);
-    say(`try it: ${bold('npm run chat -- "hello"')}   (Ctrl-C stops everything)`);
+    if (slack) say(`try it: ${bold('npm run chat -- "hello"')}   (Ctrl-C stops everything)`);
     break;
   } catch {
     await new Promise((resolve) => setTimeout(resolve, 500));
