@@ -20,8 +20,6 @@ export const retryDelayMs = (attempt: number) => Math.min(2_000 * 2 ** (attempt 
 export interface Receipt {
   seq: number;
   duplicate: boolean;
-  /** Turns in line, this one included. */
-  queued: number;
 }
 
 export class ConversationObject extends DurableObject<Env> {
@@ -36,7 +34,7 @@ export class ConversationObject extends DurableObject<Env> {
   async receive(message: InboundMessage): Promise<Receipt> {
     const { seq, duplicate } = this.inbox.accept(message, Date.now());
     if (!duplicate && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now());
-    return { seq, duplicate, queued: this.inbox.pending() };
+    return { seq, duplicate };
   }
 
   /** Turns of this conversation, newest first, for status output and tests. */
@@ -48,15 +46,17 @@ export class ConversationObject extends DurableObject<Env> {
     const turn = this.inbox.next();
     if (!turn) return;
     this.inbox.begin(turn.seq, Date.now());
+    this.inbox.forgetOldKeys(Date.now());
     const current = this.inbox.get(turn.seq)!;
-    const outcome = await runTurn(current, this.turnContext(current));
+    const context = this.turnContext(current);
+    const outcome = await runTurn(current, context);
     if (outcome.kind === "retry") {
       if (current.attempts < MAX_ATTEMPTS) {
         this.inbox.requeue(turn.seq, outcome.error);
         await this.ctx.storage.setAlarm(Date.now() + retryDelayMs(current.attempts));
         return;
       }
-      await this.turnContext(current).sink.postNotice(`Sorry, I couldn't get an answer from the agent after ${current.attempts} tries.`, "error").catch(() => undefined);
+      await context.sink.postNotice(`Sorry, I couldn't get an answer from the agent after ${current.attempts} tries.`, "error").catch(() => undefined);
       this.inbox.finish(turn.seq, "failed", Date.now(), outcome.error);
     } else {
       this.inbox.finish(turn.seq, outcome.kind, Date.now(), outcome.kind === "failed" ? outcome.error : undefined);

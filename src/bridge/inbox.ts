@@ -65,8 +65,12 @@ export class Inbox {
       )
       .one();
     for (const key of message.dedupeKeys) this.sql.exec("INSERT OR IGNORE INTO seen (key, seq, at) VALUES (?, ?, ?)", key, row.seq, now);
-    this.sql.exec("DELETE FROM seen WHERE at < ?", now - SEEN_TTL_MS);
     return { seq: row.seq, duplicate: false };
+  }
+
+  /** Drop delivery keys older than platforms retry for (done off the acknowledgement path). */
+  forgetOldKeys(now: number): void {
+    this.sql.exec("DELETE FROM seen WHERE at < ?", now - SEEN_TTL_MS);
   }
 
   /** The turn to work on: an interrupted one first, then the oldest queued. */
