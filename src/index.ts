@@ -1,17 +1,17 @@
 /**
- * The Worker: verifies each platform's webhook at the edge, stores the message in its
- * conversation's bridge, and answers the platform at once. Turns run later, in the bridge.
+ * The Worker: verifies each platform's webhook at the edge, stores the message in an intake shard,
+ * and answers the platform at once. The policy check, the conversation's bridge and the turn
+ * itself all come after the answer.
  */
 import { Hono } from "hono";
 import { adapters } from "./adapters";
 import type { Adapter, CommandReply } from "./adapters/types";
-import { conversation } from "./bridge/conversation-object";
+import { intake } from "./bridge/intake-object";
 import { answerChatCommand } from "./commands/chat";
 import type { Env } from "./env";
 import { HttpError } from "./errors";
 import { adminRoutes } from "./http/admin";
 import { serveMediaLink } from "./http/media-links";
-import { admitMessage } from "./policy/edge";
 import { gatewaySupervisor } from "./sandbox/supervisor";
 
 const app = new Hono<{ Bindings: Env }>();
@@ -36,8 +36,8 @@ async function receive(adapter: Adapter, request: Request, env: Env, ctx: Pick<E
   const replies: CommandReply[] = [];
   for (const event of inbound.events) {
     if (event.kind === "command") replies.push(await answerChatCommand(adapter, event, env, ctx));
-    // The edge decides who may talk to the agent: a refused message never reaches a bridge.
-    else if (await admitMessage(adapter, event, env, ctx)) await conversation(env, event.conversation).receive(event);
+    // Stored durably before the answer; the policy check and the bridge come after it (intake-object.ts).
+    else await intake(env, event.conversation).accept(event);
   }
   return inbound.ack(replies, (work) => ctx.waitUntil(work));
 }
@@ -51,6 +51,7 @@ app.onError((error, c) => {
 
 export default app;
 export { ConversationObject } from "./bridge/conversation-object";
+export { IntakeObject } from "./bridge/intake-object";
 export { GatewaySupervisor } from "./sandbox/supervisor";
 export { PolicyObject } from "./policy/policy-object";
 export { Sandbox } from "@cloudflare/sandbox";

@@ -33,7 +33,9 @@ export class ConversationObject extends DurableObject<Env> {
   /** Store a message (or recognise a redelivery) and make sure a turn will run. */
   async receive(message: InboundMessage): Promise<Receipt> {
     const { seq, duplicate } = this.inbox.accept(message, Date.now());
-    if (!duplicate && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now());
+    // The first turn of a conversation can start at once; otherwise an alarm is already set (the
+    // running turn's, or a retry's backoff, which must not be cut short).
+    if (!duplicate && (seq === 1 || (await this.ctx.storage.getAlarm()) === null)) await this.ctx.storage.setAlarm(Date.now());
     return { seq, duplicate };
   }
 

@@ -37,9 +37,9 @@ export const idempotencyKey = (turn: Turn) => `molt:${turn.message.conversation}
 
 export async function runTurn(turn: Turn, ctx: TurnContext): Promise<TurnOutcome> {
   const { sink, inbox } = ctx;
-  await quietly(sink.setStatus({ text: "thinking…" }));
   let status = await ctx.gatewayStatus();
-  if (status.phase !== "ready") {
+  if (status.phase === "ready") await quietly(sink.setStatus({ text: "thinking…" }));
+  else {
     await quietly(sink.setStatus({ text: "waking up the agent…" }));
     status = await ctx.ensureGateway();
   }

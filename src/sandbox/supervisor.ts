@@ -47,10 +47,17 @@ export interface DeviceCredentials {
 const START_TIMEOUT_MS = 180_000;
 /** Answers 200 once the gateway is ready for clients. */
 const HEALTH_PATH = "/readyz";
+/**
+ * How long a failed bring-up is believed. Every queued turn asks for the gateway; while it is
+ * down, they share one verdict instead of probing (or starting) it again each.
+ */
+export const UNREACHABLE_TTL_MS = 2_000;
 
 export class GatewaySupervisor extends DurableObject<Env> {
   private starting: Promise<GatewayStatus> | undefined;
   private approving: Promise<void> | undefined;
+  /** The last failed bring-up, believed until `until`. */
+  private down: { status: GatewayStatus; until: number } | undefined;
 
   /**
    * The gateway's state. Never wakes the container: in the Sandbox mode it is the state as last
@@ -63,15 +70,22 @@ export class GatewaySupervisor extends DurableObject<Env> {
 
   /** Make sure a gateway is up and answering; start it if not. Concurrent calls share one start. */
   async ensureReady(): Promise<GatewayStatus> {
+    if (this.down && Date.now() < this.down.until) return this.down.status;
     const current = await this.load();
     if (current.phase === "ready" && (await this.healthy(this.transport()))) return current;
-    this.starting ??= this.bringUp().finally(() => (this.starting = undefined));
+    this.starting ??= this.bringUp()
+      .then((status) => {
+        this.down = status.phase === "ready" ? undefined : { status, until: Date.now() + UNREACHABLE_TTL_MS };
+        return status;
+      })
+      .finally(() => (this.starting = undefined));
     return this.starting;
   }
 
   /** Stop the gateway and start it again. */
   async restart(): Promise<GatewayStatus> {
     if (this.starting) await this.starting.catch(() => undefined);
+    this.down = undefined;
     if (!this.env.GATEWAY_URL) await stopGatewayProcess(openSandbox(this.env));
     await this.save({ phase: "stopped", since: Date.now() });
     return this.ensureReady();

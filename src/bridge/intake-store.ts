@@ -1,0 +1,90 @@
+/**
+ * The intake's SQLite: messages acknowledged to their platform and not yet handed to their
+ * conversation's bridge, in arrival order, and the delivery keys seen lately (so that a
+ * platform's retry is recognised before it is stored twice).
+ */
+import type { InboundMessage } from "../adapters/types";
+
+/** How long delivery keys are remembered here. The bridge keeps them longer; this is the cheap first check. */
+const SEEN_TTL_MS = 24 * 3600 * 1000;
+
+export interface Pending {
+  seq: number;
+  conversation: string;
+  message: InboundMessage;
+  attempts: number;
+  notBefore: number;
+}
+
+export class IntakeStore {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(`CREATE TABLE IF NOT EXISTS pending (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      conversation TEXT NOT NULL,
+      message TEXT NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      not_before INTEGER NOT NULL DEFAULT 0,
+      error TEXT
+    )`);
+    sql.exec("CREATE INDEX IF NOT EXISTS pending_by_conversation ON pending (conversation, seq)");
+    sql.exec("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+  }
+
+  /** Store `message` unless one of its delivery keys was seen. True when it was stored. */
+  accept(message: InboundMessage, now: number): boolean {
+    const keys = message.dedupeKeys;
+    const seen = keys.length > 0 && this.sql.exec(`SELECT 1 FROM seen WHERE key IN (${keys.map(() => "?").join(",")}) LIMIT 1`, ...keys).toArray().length > 0;
+    // Either way all its keys are remembered, so that a redelivery under the other key dedupes too.
+    for (const key of keys) this.sql.exec("INSERT OR IGNORE INTO seen (key, at) VALUES (?, ?)", key, now);
+    if (seen) return false;
+    this.sql.exec("INSERT INTO pending (conversation, message) VALUES (?, ?)", message.conversation, JSON.stringify(message));
+    return true;
+  }
+
+  /** The oldest `limit` messages, in arrival order. */
+  oldest(limit: number): Pending[] {
+    return this.sql
+      .exec<{ seq: number; conversation: string; message: string; attempts: number; not_before: number }>(
+        "SELECT seq, conversation, message, attempts, not_before FROM pending ORDER BY seq LIMIT ?",
+        limit,
+      )
+      .toArray()
+      .map((row) => ({
+        seq: row.seq,
+        conversation: row.conversation,
+        message: JSON.parse(row.message) as InboundMessage,
+        attempts: row.attempts,
+        notBefore: row.not_before,
+      }));
+  }
+
+  remove(seq: number): void {
+    this.sql.exec("DELETE FROM pending WHERE seq = ?", seq);
+  }
+
+  /** A hand-over failed: try this message again after `notBefore`; its conversation waits behind it. */
+  postpone(seq: number, notBefore: number, error: string): void {
+    this.sql.exec("UPDATE pending SET attempts = attempts + 1, not_before = ?, error = ? WHERE seq = ?", notBefore, error.slice(0, 500), seq);
+  }
+
+  /**
+   * When the next hand-over is due: the earliest time at which the first waiting message of some
+   * conversation may go (later messages of a conversation wait for its first). Null when empty.
+   */
+  nextDue(): number | null {
+    const row = this.sql
+      .exec<{ due: number | null }>(
+        "SELECT MIN(not_before) AS due FROM pending WHERE seq IN (SELECT MIN(seq) FROM pending GROUP BY conversation)",
+      )
+      .one();
+    return row.due;
+  }
+
+  size(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM pending").one().n;
+  }
+
+  forgetOldKeys(now: number): void {
+    this.sql.exec("DELETE FROM seen WHERE at < ?", now - SEEN_TTL_MS);
+  }
+}
