@@ -29,8 +29,9 @@ export async function startContainerHost({ modelUrl, env: extraEnv = {} } = {}) 
   const state = { starts: 0, execs: [], processes: new Map(), configs: [] };
 
   /** What the container adds to a process's environment: its home, the port and bind, the model. */
+  // A container has no VITEST in its environment (under it OpenClaw writes no log file).
   const hostEnv = (env) => ({
-    ...process.env,
+    ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("VITEST"))),
     ...env,
     ...extraEnv,
     HOME: home,

@@ -143,11 +143,14 @@ export function approveDevice(gw, requestId, { token, timeoutMs = 60_000 } = {})
   try { return JSON.parse(out.stdout); } catch { return { raw: out.stdout }; }
 }
 
-/** Drops variables that would leak a developer's real OpenClaw state or keys into test gateways. */
+/**
+ * Drops variables that would leak a developer's real OpenClaw state or keys into test gateways,
+ * and vitest's own: under VITEST=true OpenClaw writes no log file, so `logs.tail` would be empty.
+ */
 function cleanEnv(env) {
   const out = { ...env };
   for (const k of Object.keys(out)) {
-    if (/^(OPENCLAW_|GATEWAY_|MOLT_MODEL_)/.test(k) || ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "AI_GATEWAY_BASE_URL", "MODEL"].includes(k)) delete out[k];
+    if (/^(OPENCLAW_|GATEWAY_|MOLT_MODEL_|VITEST)/.test(k) || ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "AI_GATEWAY_BASE_URL", "MODEL"].includes(k)) delete out[k];
   }
   return out;
 }
