@@ -23,9 +23,11 @@ import { type Pending, IntakeStore } from "./intake-store";
 /** Intake shards. More spread the load over more objects; changing it only moves where new messages wait. */
 export const INTAKE_SHARDS = 16;
 /** Messages handed over per alarm run; more wait for the next run, which follows at once. */
-const BATCH = 100;
+export const INTAKE_BATCH = 100;
 /** Hand-over tries before a message is given up (with the backoff below, about half an hour). */
 export const MAX_HANDOVER_ATTEMPTS = 10;
+/** How often a shard drops delivery keys it no longer needs. */
+const SWEEP_EVERY_MS = 10 * 60_000;
 export const handoverDelayMs = (attempt: number) => Math.min(500 * 2 ** attempt, 5 * 60_000);
 
 /** What draining needs from the world: the policy, the bridges and the platforms. */
@@ -42,6 +44,7 @@ export class IntakeObject extends DurableObject<Env> {
   private draining = false;
   /** Alarm runs in a row that failed as a whole (the policy unreachable, say). */
   private failures = 0;
+  private sweptAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -66,8 +69,11 @@ export class IntakeObject extends DurableObject<Env> {
     let notBefore = 0;
     try {
       await drain(this.store, handOver(this.env), Date.now());
-      this.store.forgetOldKeys(Date.now());
       this.failures = 0;
+      if (Date.now() - this.sweptAt > SWEEP_EVERY_MS) {
+        this.store.forgetOldKeys(Date.now());
+        this.sweptAt = Date.now();
+      }
     } catch (error) {
       this.failures += 1;
       notBefore = Date.now() + handoverDelayMs(this.failures);
@@ -94,19 +100,17 @@ export class IntakeObject extends DurableObject<Env> {
  * conversation) and each refused one answered with its notice.
  */
 export async function drain(store: IntakeStore, world: HandOver, now: number): Promise<void> {
+  const items = store.due(now, INTAKE_BATCH);
+  if (items.length === 0) return;
   const conversations = new Map<string, Pending[]>();
-  for (const item of store.oldest(BATCH)) {
+  for (const item of items) {
     const line = conversations.get(item.conversation) ?? [];
     line.push(item);
     conversations.set(item.conversation, line);
   }
-  // A conversation whose first message waits for a retry waits as a whole.
-  const due = [...conversations.values()].filter((line) => line[0]!.notBefore <= now);
-  const items = due.flat();
-  if (items.length === 0) return;
   const admissions = await world.admit(items.map((item) => item.message));
   const decision = new Map(items.map((item, index) => [item.seq, admissions[index]!]));
-  await Promise.all(due.map((line) => handOverLine(store, world, line, decision, now)));
+  await Promise.all([...conversations.values()].map((line) => handOverLine(store, world, line, decision, now)));
 }
 
 async function handOverLine(store: IntakeStore, world: HandOver, line: Pending[], decision: Map<number, Admission>, now: number): Promise<void> {

@@ -28,6 +28,7 @@ export class IntakeStore {
     )`);
     sql.exec("CREATE INDEX IF NOT EXISTS pending_by_conversation ON pending (conversation, seq)");
     sql.exec("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+    sql.exec("CREATE INDEX IF NOT EXISTS seen_by_age ON seen (at)");
   }
 
   /** Store `message` unless one of its delivery keys was seen. True when it was stored. */
@@ -41,11 +42,17 @@ export class IntakeStore {
     return true;
   }
 
-  /** The oldest `limit` messages, in arrival order. */
-  oldest(limit: number): Pending[] {
+  /**
+   * The oldest `limit` messages that may go at `now`, in arrival order: a conversation whose first
+   * message waits for a retry waits as a whole, and never holds back the others.
+   */
+  due(now: number, limit: number): Pending[] {
     return this.sql
       .exec<{ seq: number; conversation: string; message: string; attempts: number; not_before: number }>(
-        "SELECT seq, conversation, message, attempts, not_before FROM pending ORDER BY seq LIMIT ?",
+        `SELECT seq, conversation, message, attempts, not_before FROM pending
+         WHERE conversation NOT IN (SELECT conversation FROM pending WHERE not_before > ?)
+         ORDER BY seq LIMIT ?`,
+        now,
         limit,
       )
       .toArray()
@@ -68,16 +75,13 @@ export class IntakeStore {
   }
 
   /**
-   * When the next hand-over is due: the earliest time at which the first waiting message of some
-   * conversation may go (later messages of a conversation wait for its first). Null when empty.
+   * When the next hand-over is due: the earliest time at which some conversation may go on (only
+   * a conversation's first message is ever postponed; the rest wait behind it). Null when empty.
    */
   nextDue(): number | null {
-    const row = this.sql
-      .exec<{ due: number | null }>(
-        "SELECT MIN(not_before) AS due FROM pending WHERE seq IN (SELECT MIN(seq) FROM pending GROUP BY conversation)",
-      )
-      .one();
-    return row.due;
+    return this.sql
+      .exec<{ due: number | null }>("SELECT MIN(due) AS due FROM (SELECT MAX(not_before) AS due FROM pending GROUP BY conversation)")
+      .one().due;
   }
 
   size(): number {

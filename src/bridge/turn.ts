@@ -40,8 +40,10 @@ export async function runTurn(turn: Turn, ctx: TurnContext): Promise<TurnOutcome
   let status = await ctx.gatewayStatus();
   if (status.phase === "ready") await quietly(sink.setStatus({ text: "thinking…" }));
   else {
-    await quietly(sink.setStatus({ text: "waking up the agent…" }));
-    status = await ctx.ensureGateway();
+    // Once told that the agent is away, the user needs no status on every retry.
+    if (!turn.noticed) await quietly(sink.setStatus({ text: "waking up the agent…" }));
+    // A gateway at a URL was just asked (its status is a fresh check); a container is started here.
+    if (status.mode !== "url") status = await ctx.ensureGateway();
   }
   if (status.phase !== "ready") {
     await noticeOnce(turn, ctx, "The agent isn't reachable right now. Your message is kept and will be answered when it is back.");

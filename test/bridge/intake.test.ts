@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import type { InboundMessage } from "../../src/adapters/types";
 import type { Turn } from "../../src/bridge/inbox";
 import { conversation } from "../../src/bridge/conversation-object";
-import { drain, type HandOver, handoverDelayMs, IntakeObject, MAX_HANDOVER_ATTEMPTS } from "../../src/bridge/intake-object";
+import { drain, type HandOver, handoverDelayMs, INTAKE_BATCH, IntakeObject, MAX_HANDOVER_ATTEMPTS } from "../../src/bridge/intake-object";
 import { IntakeStore } from "../../src/bridge/intake-store";
 import type { Admission } from "../../src/policy/policy-object";
 import { eventually } from "../support/slack-relay";
@@ -71,7 +71,7 @@ describe("intake store", () => {
       // ...and that event id is now known too.
       expect(store.accept(message("c1", "hi", ["evt-B"]), 1003)).toBe(false);
       expect(store.size()).toBe(1);
-      expect(store.oldest(10).map((p) => p.message.text)).toEqual(["hi"]);
+      expect(store.due(Number.MAX_SAFE_INTEGER, 10).map((p) => p.message.text)).toEqual(["hi"]);
     }));
 
   it("is due when the first message of some conversation may go, not earlier", () =>
@@ -79,7 +79,7 @@ describe("intake store", () => {
       expect(store.nextDue()).toBeNull();
       store.accept(message("c1", "one"), 0);
       store.accept(message("c1", "two"), 0);
-      const [first] = store.oldest(10);
+      const [first] = store.due(Number.MAX_SAFE_INTEGER, 10);
       store.postpone(first!.seq, 5_000, "bridge unavailable");
       // "two" alone would be due now, but it waits behind "one".
       expect(store.nextDue()).toBe(5_000);
@@ -120,7 +120,7 @@ describe("hand-over", () => {
       const { calls, handOver } = world({ failing: new Map([["conv-a", 1]]) });
       await drain(store, handOver, 100);
       expect(calls.forwarded).toEqual(["b1"]);
-      expect(store.oldest(10).map((p) => [p.message.text, p.attempts])).toEqual([["a1", 1], ["a2", 0]]);
+      expect(store.due(Number.MAX_SAFE_INTEGER, 10).map((p) => [p.message.text, p.attempts])).toEqual([["a1", 1], ["a2", 0]]);
       const retryAt = 100 + handoverDelayMs(0);
       expect(store.nextDue()).toBe(retryAt);
       // Too early: nothing moves, and the policy isn't asked again.
@@ -129,6 +129,22 @@ describe("hand-over", () => {
       await drain(store, handOver, retryAt);
       expect(calls.forwarded).toEqual(["b1", "a1", "a2"]);
       expect(store.size()).toBe(0);
+    }));
+
+  it("never lets more than a batch of postponed conversations hold back the others", () =>
+    withStore(async (store) => {
+      const failing = new Map<string, number>();
+      for (let i = 0; i <= INTAKE_BATCH; i++) {
+        store.accept(message(`down-${i}`, `d${i}`), 0);
+        failing.set(`down-${i}`, 99);
+      }
+      store.accept(message("up", "fine"), 0);
+      const { calls, handOver } = world({ failing });
+      await drain(store, handOver, 100);
+      await drain(store, handOver, 100);
+      expect(calls.forwarded).toEqual(["fine"]);
+      expect(store.size()).toBe(INTAKE_BATCH + 1);
+      expect(store.nextDue()).toBe(100 + handoverDelayMs(0));
     }));
 
   it(`gives a message up after ${MAX_HANDOVER_ATTEMPTS} failed hand-overs, and says so`, () =>
