@@ -20,7 +20,7 @@ export async function answerChatCommand(adapter: Adapter, event: InboundCommand,
 
   ctx.waitUntil(
     running
-      .then(({ result }) => adapter.openReply(env, event.reply).postNotice(`*${result.title}*\n${result.text}`, result.ok ? "info" : "error"))
+      .then(({ result }) => adapter.openReply(env, event.reply).postNotice(`**${result.title}**\n${result.text}`, result.ok ? "info" : "error"))
       .catch((error) => console.error(`late result of /molt ${name}:`, error instanceof Error ? error.message : String(error))),
   );
   return { ok: true, title: name, text: `Working on \`/molt ${name}\`… the result will be posted here.` };

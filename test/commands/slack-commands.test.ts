@@ -6,7 +6,9 @@ import { answerChatCommand } from "../../src/commands/chat";
 import { formatLogLine } from "../../src/commands/logs";
 import { commands } from "../../src/commands/registry";
 import { percentile, summarise } from "../../src/commands/turn-stats";
-import { slash } from "../support/slack-admin";
+import { slackAdapter } from "../../src/adapters/slack";
+import { slash, slashCommand } from "../support/slack-admin";
+import { slackCalls, slackFault, slackMessages, uniqueChannel } from "../support/slack-relay";
 
 describe("/molt on Slack", () => {
   it("refuses every admin command to a non-admin, clearly, and runs none of them", async () => {
@@ -62,6 +64,44 @@ describe("slow commands", () => {
     await Promise.all(pending);
     expect(notices).toHaveLength(1);
     expect(notices[0]!.text).toMatch(/Restart/);
+  });
+});
+
+describe("slow commands on Slack", () => {
+  /** `/molt status` by an admin in `channel`, acknowledged at once (ackMs 0); resolves once its late result is out. */
+  async function lateStatus(channel: string, responseUrl?: string) {
+    const event = await slashCommand("status", { channel, responseUrl });
+    const pending: Promise<unknown>[] = [];
+    const ack = await answerChatCommand(slackAdapter, event, env, { waitUntil: (promise) => void pending.push(promise) }, 0);
+    expect(ack.text).toMatch(/Working on `\/molt status`/);
+    await Promise.all(pending);
+    return { event, calls: await slackCalls(channel), messages: await slackMessages(channel) };
+  }
+
+  it("post the late result to the command's response_url, for the caller only, not into the channel", async () => {
+    const channel = uniqueChannel();
+    const { event, calls, messages } = await lateStatus(channel);
+    expect(event.reply.response_url).toMatch(new RegExp(`/_response/${channel}/`));
+    expect(calls.map((call) => [call.method, call.status])).toEqual([["response_url", 200]]);
+    expect(calls[0]?.body).toMatchObject({ response_type: "ephemeral", text: expect.stringMatching(/^:information_source: \*Status\*\n/) });
+    // The URL is the credential: the bot token is never sent with it.
+    expect(calls[0]?.bearer).toBe(false);
+    expect(messages).toEqual([expect.objectContaining({ ephemeral: true })]);
+  });
+
+  it("fall back to chat.postMessage when the response_url has expired", async () => {
+    const channel = uniqueChannel();
+    await slackFault({ method: "response_url", channel, status: 404, error: "expired_url" });
+    const { calls, messages } = await lateStatus(channel);
+    expect(calls.map((call) => [call.method, call.status])).toEqual([["response_url", 404], ["chat.postMessage", 200]]);
+    expect(messages).toEqual([expect.objectContaining({ ephemeral: false, text: expect.stringMatching(/^:information_source: \*Status\*\n/) })]);
+  });
+
+  it("ignore a response_url on any other host and post with chat.postMessage", async () => {
+    const channel = uniqueChannel();
+    const { event, calls } = await lateStatus(channel, "https://hooks.example.com/commands/T0TESTTEAM/1/x");
+    expect(event.reply.response_url).toBeUndefined();
+    expect(calls.map((call) => [call.method, call.status])).toEqual([["chat.postMessage", 200]]);
   });
 });
 

@@ -3,18 +3,22 @@
 //
 // It answers the methods the Slack adapter uses with Slack's response shapes, keeps what a user
 // would see per channel (messages after updates and stream appends, statuses, shared files), and
-// records every call. Anything else is answered 404 and recorded in `unmatched`, so a test can
-// assert that nothing went unanswered. Tests running inside workerd drive it over HTTP:
+// records every call. Slash commands' response URLs are `/_response/<channel>/<id>` (any id: tests
+// may make their own, or ask for one); posts to them are recorded as method `response_url` and
+// take faults like any method. Anything else is answered 404 and recorded in `unmatched`, so a
+// test can assert that nothing went unanswered. Tests running inside workerd drive it over HTTP:
 //
 //   POST /_emulator/faults   {method, status?, retryAfter?, error?, times?, channel?, filename?, disconnect?}
 //   GET  /_emulator/calls?channel=C1      GET /_emulator/messages?channel=C1
 //   GET  /_emulator/unmatched             POST /_emulator/reset[?channel=C1]
 //   GET  /_emulator/stream?channel=C1     (server-sent events: every recorded call as it happens)
+//   POST /_emulator/response_url?channel=C1   ({url}: a fresh response URL for that channel)
 //
 // Tests from several files share one emulator: use unique channel ids, filter by channel, and
 // scope faults with `channel` (or `filename` for uploads, which carry no channel).
 //
-// API:  const slack = await startSlackEmulator({ port: 0 }); slack.url (…/api/), slack.calls, slack.close()
+// API:  const slack = await startSlackEmulator({ port: 0 }); slack.url (…/api/), slack.calls,
+//       slack.responseUrl(channel), slack.close()
 // CLI:  node test/emulators/slack.mjs --port 8790
 
 import { createHash } from "node:crypto";
@@ -43,6 +47,7 @@ export async function startSlackEmulator({ port = 0, host = "127.0.0.1" } = {}) 
     calls: state.calls,
     unmatched: state.unmatched,
     messages: (channel) => state.channels.get(channel)?.messages ?? [],
+    responseUrl: (channel) => newResponseUrl(state, channel),
     close: () =>
       new Promise((resolve) => {
         for (const client of state.listeners) client.res.end();
@@ -61,6 +66,8 @@ function newState() {
     /** channel -> { messages: [...], statuses: {thread_ts: status} } */
     channels: new Map(),
     files: new Map(),
+    /** `<channel>/<id>` of a response URL -> { firstUse, posts } */
+    responseUrls: new Map(),
     listeners: new Set(),
     seq: 0,
     tsCounter: 0,
@@ -72,6 +79,8 @@ async function handle(state, req, res) {
   const path = url.pathname;
   if (path.startsWith("/_emulator/")) return control(state, req, res, url);
   if (req.method === "POST" && path.startsWith("/upload/")) return upload(state, req, res, path.slice(8));
+  const hook = /^\/_response\/([^/]+)\/([^/]+)$/.exec(path);
+  if (req.method === "POST" && hook) return respond(state, req, res, decodeURIComponent(hook[1]), hook[2]);
   if (req.method === "POST" && path.startsWith("/api/")) {
     const method = path.slice(5);
     const handler = METHODS[method];
@@ -98,12 +107,8 @@ async function apiCall(state, req, res, method, handler, body) {
     record(state, { ...call, status: 0, response: "disconnected" });
     return req.socket.destroy();
   }
-  if (fault?.status) {
-    status = fault.status;
-    response = { ok: false, error: fault.error ?? (status === 429 ? "ratelimited" : "internal_error") };
-    if (fault.retryAfter !== undefined) res.setHeader("retry-after", String(fault.retryAfter));
-  } else if (fault) {
-    response = { ok: false, error: fault.error ?? "fatal_error" };
+  if (fault) {
+    ({ status, response } = faultAnswer(fault, res));
   } else if (!token) {
     response = { ok: false, error: "not_authed" };
   } else if (!/^xoxb-/.test(token)) {
@@ -114,6 +119,47 @@ async function apiCall(state, req, res, method, handler, body) {
   record(state, { ...call, status, response });
   if (method === "files.getUploadURLExternal" && response.ok) state.files.get(response.file_id).calls.push(state.calls.at(-1));
   send(res, status, response);
+}
+
+/** What a fault makes a call answer: an HTTP error, or Slack's `ok: false` with a 200. */
+function faultAnswer(fault, res) {
+  if (!fault.status) return { status: 200, response: { ok: false, error: fault.error ?? "fatal_error" } };
+  if (fault.retryAfter !== undefined) res.setHeader("retry-after", String(fault.retryAfter));
+  return { status: fault.status, response: { ok: false, error: fault.error ?? (fault.status === 429 ? "ratelimited" : "internal_error") } };
+}
+
+/**
+ * A post to a slash command's response URL. Like Slack's, it needs no token and takes 5 posts
+ * within 30 minutes of its first use, then answers 404 `expired_url`. Ephemeral posts are kept in
+ * the channel's messages marked `ephemeral` (only the command's caller would see them).
+ */
+async function respond(state, req, res, channel, id) {
+  const body = await readBody(req);
+  const call = { seq: ++state.seq, method: "response_url", channel, body, bearer: Boolean(bearer(req)), time: Date.now() };
+  const fault = takeFault(state, "response_url", channel);
+  if (fault?.disconnect) {
+    record(state, { ...call, status: 0, response: "disconnected" });
+    return req.socket.destroy();
+  }
+  const use = state.responseUrls.get(`${channel}/${id}`) ?? { firstUse: Date.now(), posts: 0 };
+  state.responseUrls.set(`${channel}/${id}`, use);
+  let answer = { status: 200, response: { ok: true } };
+  if (fault) answer = faultAnswer(fault, res);
+  else if (use.posts >= 5 || Date.now() - use.firstUse > 30 * 60_000) answer = { status: 404, response: { ok: false, error: "expired_url" } };
+  else if (!body.text && !body.blocks) answer = { status: 400, response: { ok: false, error: "no_text" } };
+  else {
+    use.posts += 1;
+    const ephemeral = body.response_type !== "in_channel";
+    addMessage(state, channel, { text: body.text ?? "", format: "mrkdwn", ephemeral });
+  }
+  record(state, { ...call, ...answer });
+  send(res, answer.status, answer.response);
+}
+
+function newResponseUrl(state, channel) {
+  const id = `R${String(++state.seq).padStart(9, "0")}`;
+  state.responseUrls.set(`${channel}/${id}`, { firstUse: Date.now(), posts: 0 });
+  return `${state.origin}/_response/${encodeURIComponent(channel)}/${id}`;
 }
 
 /**
@@ -291,6 +337,7 @@ function addMessage(state, channel, fields) {
     text: fields.text ?? "",
     format: fields.format,
     streaming: fields.streaming ?? false,
+    ephemeral: fields.ephemeral ?? false,
     files: fields.files ?? [],
     edited: false,
     updates: 0,
@@ -326,6 +373,9 @@ async function control(state, req, res, url) {
       state.faults.push({ times: 1, ...fault });
       return send(res, 200, { ok: true });
     }
+    case "POST /_emulator/response_url":
+      if (!channel) return send(res, 400, { ok: false, error: "response_url needs a channel" });
+      return send(res, 200, { ok: true, url: newResponseUrl(state, channel) });
     case "GET /_emulator/calls":
       return send(res, 200, { calls: state.calls.filter((c) => !channel || c.channel === channel) });
     case "GET /_emulator/messages": {
@@ -363,6 +413,7 @@ function reset(state, channel) {
   else {
     state.channels.clear();
     state.files.clear();
+    state.responseUrls.clear();
     state.unmatched.splice(0);
   }
 }

@@ -166,6 +166,23 @@ describe("Slack slash commands", () => {
     expect(inbound.events[0]).toMatchObject({ direct: true, conversation: "slack:T0TESTTEAM:D0ALICEDM" });
   });
 
+  it("keeps a response_url only on Slack's hooks host or the API's origin", async () => {
+    const responseUrl = async (url: string) => ((await receive(COMMANDS, formBody({ ...slashCommand, response_url: url }))).events[0] as InboundCommand).reply.response_url;
+    expect(await responseUrl(slashCommand.response_url)).toBe(slashCommand.response_url);
+    // SLACK_API_URL points at the emulator here: its origin is trusted like Slack's own.
+    const emulator = `${new URL(env.SLACK_API_URL!).origin}/_response/C0GENERAL/1`;
+    expect(await responseUrl(emulator)).toBe(emulator);
+    for (const foreign of [
+      "https://hooks.example.com/commands/T0TESTTEAM/1/x",
+      "https://hooks.slack.com.example.net/commands/T0TESTTEAM/1/x",
+      "http://hooks.slack.com/commands/T0TESTTEAM/1/x",
+      "https://hooks.slack.com:8443/commands/T0TESTTEAM/1/x",
+      "not a url",
+    ]) {
+      expect(await responseUrl(foreign), foreign).toBeUndefined();
+    }
+  });
+
   it("rejects a form without the command's fields", async () => {
     await expect(receive(COMMANDS, "text=status")).rejects.toBeInstanceOf(PayloadError);
   });

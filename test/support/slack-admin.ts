@@ -1,5 +1,7 @@
-/** Slack slash commands and DMs, signed as Slack would send them, for the admin and pairing tests. */
-import { SELF } from "cloudflare:test";
+/** Slack slash commands (with a response URL on the Slack emulator) and DMs, signed as Slack would send them. */
+import { env, SELF } from "cloudflare:test";
+import { slackAdapter } from "../../src/adapters/slack";
+import type { InboundCommand } from "../../src/adapters/types";
 import { formBody, signedSlackRequest } from "./slack-sign";
 
 export const ADMIN_USER = "U0ADMIN";
@@ -11,7 +13,20 @@ export interface SlashAnswer {
   shown: string;
 }
 
-export async function slash(text: string, options: { user?: string; channel?: string } = {}): Promise<SlashAnswer> {
+export interface SlashOptions {
+  user?: string;
+  channel?: string;
+  /** Default: a fresh one on the Slack emulator, for this channel. */
+  responseUrl?: string;
+}
+
+/** A response URL the Slack emulator takes (and records under `channel`), as Slack gives each command. */
+export function emulatorResponseUrl(channel: string): string {
+  return `${new URL(env.SLACK_API_URL!).origin}/_response/${channel}/${crypto.randomUUID()}`;
+}
+
+/** The signed request Slack would send for `/molt <text>`. */
+export async function slashRequest(text: string, options: SlashOptions = {}): Promise<Request> {
   const channel = options.channel ?? "C0GENERAL";
   const body = formBody({
     team_id: "T0TESTTEAM",
@@ -23,10 +38,21 @@ export async function slash(text: string, options: { user?: string; channel?: st
     command: "/molt",
     text,
     api_app_id: "A0TESTAPP",
-    response_url: "https://hooks.slack.com/commands/T0TESTTEAM/1/x",
+    response_url: options.responseUrl ?? emulatorResponseUrl(channel),
     trigger_id: `${Date.now()}.${crypto.randomUUID()}`,
   });
-  const response = await SELF.fetch(await signedSlackRequest("https://relay.test/slack/commands", body));
+  return signedSlackRequest("https://relay.test/slack/commands", body);
+}
+
+/** `/molt <text>` as the Slack adapter parses it, for running a command by hand. */
+export async function slashCommand(text: string, options: SlashOptions = {}): Promise<InboundCommand> {
+  const { events } = await slackAdapter.receive(await slashRequest(text, options), env, Date.now());
+  return events[0] as InboundCommand;
+}
+
+/** `/molt <text>` through the Worker: the immediate answer. */
+export async function slash(text: string, options: SlashOptions = {}): Promise<SlashAnswer> {
+  const response = await SELF.fetch(await slashRequest(text, options));
   const json = (await response.json()) as { text: string; blocks: { text: { text: string } }[] };
   return { status: response.status, text: json.text, shown: json.blocks.map((block) => block.text.text).join("\n") };
 }

@@ -72,8 +72,7 @@ async function callOnce<T>(config: SlackApiConfig, method: string, body: SlackBo
   }
   if (!response.ok) {
     await response.body?.cancel();
-    const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
-    throw new PlatformApiError("slack", method, response.status, response.statusText || "http_error", retryAfter);
+    throw httpError(response, method, response.statusText || "http_error");
   }
   let result: { ok?: boolean; error?: string };
   try {
@@ -87,6 +86,66 @@ async function callOnce<T>(config: SlackApiConfig, method: string, body: SlackBo
     throw new PlatformApiError("slack", method, code === "ratelimited" ? 429 : 200, code);
   }
   return result as T;
+}
+
+/** Slack's host for slash commands' `response_url`s. */
+const SLACK_HOOKS_ORIGIN = "https://hooks.slack.com";
+/** How a response URL appears in errors and logs: it is a credential, so never the URL itself. */
+const RESPONSE_URL = "response_url";
+
+/**
+ * A slash command's `response_url` if the relay may post to it, else undefined. Allowed: Slack's
+ * hooks host over https, and the origin of the Web API base in use (SLACK_API_URL, which points
+ * tests and `npm run dev` at the emulator): a host the relay already trusts with its bot token.
+ * Anything else is dropped, so a command can never make the relay post to some other host.
+ */
+export function trustedResponseUrl(value: unknown, apiBaseUrl: string): string | undefined {
+  if (typeof value !== "string" || !value) return undefined;
+  try {
+    const url = new URL(value);
+    const trusted = url.origin === SLACK_HOOKS_ORIGIN || url.origin === new URL(apiBaseUrl).origin;
+    return trusted && !url.username && !url.password ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Post a message to a slash command's `response_url`, through withRetry like every call. No token:
+ * the URL is its own credential, and it never appears in an error.
+ */
+export function slackRespond(config: SlackApiConfig, url: string, body: SlackBody): Promise<void> {
+  return withRetry(() => respondOnce(config, url, body), { policy: config.retry });
+}
+
+async function respondOnce(config: SlackApiConfig, url: string, body: SlackBody): Promise<void> {
+  let response: Response;
+  try {
+    response = await config.fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json; charset=utf-8" },
+      body: JSON.stringify(body),
+    });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new PlatformNetworkError("slack", RESPONSE_URL, reason.replaceAll(url, RESPONSE_URL));
+  }
+  // Slack answers `{"ok":true}`, or an error code such as 404 `expired_url`; other bodies are not
+  // read as failures: a 2xx means the message was taken.
+  let result: { ok?: unknown; error?: unknown } = {};
+  try {
+    result = JSON.parse(await response.text()) ?? {};
+  } catch {
+    // Not JSON: the status alone decides.
+  }
+  const code = typeof result.error === "string" ? result.error : undefined;
+  if (!response.ok) throw httpError(response, RESPONSE_URL, code ?? (response.statusText || "http_error"));
+  if (result.ok === false) throw new PlatformApiError("slack", RESPONSE_URL, code === "ratelimited" ? 429 : 200, code ?? "unknown_error");
+}
+
+function httpError(response: Response, method: string, code: string): PlatformApiError {
+  const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
+  return new PlatformApiError("slack", method, response.status, code, retryAfter);
 }
 
 function toForm(body: SlackBody): string {

@@ -5,6 +5,7 @@ import type { Env } from "../../env";
 import { VerificationError } from "../../errors";
 import type { Adapter, CommandReply, Inbound } from "../types";
 import { splitText } from "../split";
+import { slackApiConfig } from "./api";
 import { markdownToMrkdwn } from "./format";
 import { parseSlackCommand, parseSlackEvents, type SlackReplyTarget } from "./parse";
 import { openSlackReply, slackLimits } from "./reply";
@@ -26,7 +27,7 @@ export const slackAdapter: Adapter = {
     const body = new TextDecoder().decode(raw);
 
     if (new URL(request.url).pathname === SLACK_COMMANDS_PATH) {
-      const command = parseSlackCommand(body);
+      const command = parseSlackCommand(body, slackApiConfig(env).baseUrl);
       return { events: [command], ack: (replies) => renderCommandReplies(replies) };
     }
     const { events, challenge } = parseSlackEvents(body);

@@ -4,6 +4,7 @@
  */
 import { PayloadError } from "../../errors";
 import type { InboundCommand, InboundEvent, InboundMessage, ReplyTarget } from "../types";
+import { DEFAULT_SLACK_API_URL, trustedResponseUrl } from "./api";
 
 /** Where one Slack conversation's replies go. */
 export interface SlackReplyTarget extends ReplyTarget {
@@ -21,6 +22,15 @@ export interface SlackReplyTarget extends ReplyTarget {
   user: string;
   /** That user's own workspace (differs from `team` in shared channels). */
   user_team: string;
+}
+
+/** A slash command's target: Slack's `response_url` rides along when there is a trusted one. */
+export interface SlackCommandTarget extends SlackReplyTarget {
+  /**
+   * Where Slack takes the command's late results (30 minutes, 5 posts), even in channels the bot
+   * is not in. Only a trusted URL is kept (see trustedResponseUrl). A credential: never logged.
+   */
+  response_url: string;
 }
 
 /** What an Events API request amounts to: events for the bridge, or Slack's URL challenge. */
@@ -116,8 +126,8 @@ export function stripLeadingMention(text: string, botUserId?: string): string {
   return text.replace(new RegExp(`^\\s*${mention}[\\s,:]*`), "").trim();
 }
 
-/** A `/molt ...` slash command (form-encoded). */
-export function parseSlackCommand(body: string): InboundCommand {
+/** A `/molt ...` slash command (form-encoded). `apiBaseUrl` decides which response URLs are kept. */
+export function parseSlackCommand(body: string, apiBaseUrl = DEFAULT_SLACK_API_URL): InboundCommand {
   const form = new URLSearchParams(body);
   const team = form.get("team_id");
   const channel = form.get("channel_id");
@@ -127,13 +137,15 @@ export function parseSlackCommand(body: string): InboundCommand {
     throw new PayloadError("slash command without team_id, channel_id, user_id or command");
   }
   const direct = form.get("channel_name") === "directmessage" || channel.startsWith("D");
+  const responseUrl = trustedResponseUrl(form.get("response_url"), apiBaseUrl);
+  const reply: SlackReplyTarget = { platform: "slack", team, channel, thread_ts: null, user, user_team: team };
   return {
     kind: "command",
     conversation: `slack:${team}:${channel}`,
     dedupeKeys: [`slack:command:${trigger ?? `${channel}:${user}:${form.get("text") ?? ""}`}`],
     sender: { id: `slack:${user}`, name: form.get("user_name") ?? undefined },
     direct,
-    reply: { platform: "slack", team, channel, thread_ts: null, user, user_team: team } satisfies SlackReplyTarget,
+    reply: responseUrl ? ({ ...reply, response_url: responseUrl } satisfies SlackCommandTarget) : reply,
     text: (form.get("text") ?? "").trim(),
   };
 }

@@ -1,12 +1,13 @@
 /**
  * The Slack ReplySink: working status, streamed answers, files from R2 and relay notices, all in
- * the conversation's thread. Status is best-effort; media never fails silently.
+ * the conversation's thread (a slash command's notices: to its response_url, only the caller sees
+ * them). Status is best-effort; media never fails silently.
  */
 import type { Env } from "../../env";
 import { PlatformApiError } from "../../errors";
 import { createEditStream, type MessageEditor } from "../edit-stream";
 import type { MediaItem, PlatformLimits, ReplySink, TextStream, WorkingStatus } from "../types";
-import { type SlackApiConfig, slackApi, slackApiConfig } from "./api";
+import { type SlackApiConfig, slackApi, slackApiConfig, slackRespond, trustedResponseUrl } from "./api";
 import { escapeText, markdownToMrkdwn, SLACK_TEXT_LIMIT } from "./format";
 import type { SlackReplyTarget } from "./parse";
 import { createSlackStream, type SlackCall, type SlackStreamOptions } from "./stream";
@@ -37,6 +38,8 @@ export function openSlackReply(env: Env, target: SlackReplyTarget, options: Slac
   const log = options.log ?? ((message: string) => console.warn(message));
   const call: SlackCall = (method, body, callOptions) => slackApi(config, method, body, callOptions);
   const where = { channel: target.channel, ...(target.thread_ts ? { thread_ts: target.thread_ts } : {}) };
+  /** A slash command's results go to its response_url: it works where the bot is not a member. */
+  const responseUrl = trustedResponseUrl(target.response_url, config.baseUrl);
   /** Once Slack refuses a stream here, later answers in this turn go straight to post-and-edit. */
   let streamingRefused = !target.thread_ts;
 
@@ -125,7 +128,18 @@ export function openSlackReply(env: Env, target: SlackReplyTarget, options: Slac
     },
     async postNotice(text, kind) {
       const body = markdownToMrkdwn(text);
-      await call("chat.postMessage", { ...where, text: kind === "error" ? `:warning: *Error:* ${body}` : `:information_source: ${body}` });
+      const shown = kind === "error" ? `:warning: *Error:* ${body}` : `:information_source: ${body}`;
+      if (responseUrl) {
+        try {
+          return await slackRespond(config, responseUrl, { response_type: "ephemeral", text: shown });
+        } catch (error) {
+          // An answer (expired, used up, refused) means nothing was shown: post in the channel
+          // instead. A lost connection may have delivered it, so that is not sent again.
+          if (!(error instanceof PlatformApiError)) throw error;
+          log(describe("response_url refused, posting in the channel", error));
+        }
+      }
+      await call("chat.postMessage", { ...where, text: shown });
     },
   };
 }
