@@ -1,5 +1,6 @@
-// Benchmark 2: Slack ack latency and throughput. The built Worker (in workerd, via Miniflare)
-// against @slack/bolt's HTTPReceiver (Node), with the same signed app_mention deliveries.
+// Benchmark 2: Slack ack latency and throughput. The built Worker (in plain workerd,
+// lib/workerd-host.mjs) against @slack/bolt's HTTPReceiver (Node), with the same signed
+// app_mention deliveries. A trivial Worker in the same host gives the runtime's own floor.
 //
 // Per target: a warm-up, a fixed 200 req/s phase (the issue's latency target), a step-up of
 // open-loop rates to find the highest rate sustained (no errors, p99 <= 100 ms), and a closed
@@ -9,13 +10,13 @@ import { execFile, spawn } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { childPids, cpuMs } from "./lib/cpu.mjs";
+import { cpuMs } from "./lib/cpu.mjs";
 import { startProfile } from "./lib/profile.mjs";
 import { BENCH_BOT_TOKEN, BENCH_SIGNING_SECRET } from "./lib/slack-events.mjs";
 import { startSlackSink } from "./lib/slack-sink.mjs";
-import { startWorker } from "./worker-host.mjs";
+import { startWorkerd } from "./lib/workerd-host.mjs";
+import { deploymentConfig } from "./worker-host.mjs";
 
-const REPO = path.resolve(import.meta.dirname, "..");
 const NODE = process.execPath;
 const LOADGEN = path.join(import.meta.dirname, "lib/loadgen.mjs");
 const run = promisify(execFile);
@@ -73,7 +74,7 @@ function workerTarget({ name, label, scriptPath, storageRoot, sink, closedGatewa
     label,
     async start({ inspectorPort } = {}) {
       sink.reset();
-      const worker = await startWorker({
+      const worker = await startWorkerd({
         scriptPath,
         storageRoot,
         inspectorPort,
@@ -86,12 +87,47 @@ function workerTarget({ name, label, scriptPath, storageRoot, sink, closedGatewa
           SLACK_API_URL: sink.url,
         },
       });
-      const pids = childPids(process.pid, "workerd");
       return {
         url: `${worker.url}/slack/events`,
         base: worker.url,
-        cpu: () => pids.reduce((sum, pid) => sum + cpuMs(pid), 0),
+        cpu: () => cpuMs(worker.pid),
         stats: () => ({ backgroundSlackCalls: { ...sink.counts } }),
+        stop: () => worker.dispose(),
+      };
+    },
+  };
+}
+
+/**
+ * What plain workerd itself can do here, in the same host as the real Worker, with the
+ * deployment's compatibility settings: a Worker that answers 200 to everything, and one that
+ * also stores each request in a warm SQLite Durable Object first (the least a store-then-ack
+ * Worker does).
+ */
+const FLOORS = [
+  { name: "floor", label: "trivial Worker → 200 (plain workerd's floor)", script: "floor-worker.mjs", durableObjects: {} },
+  {
+    name: "floor-store",
+    label: "trivial Worker + one SQLite write in a warm Durable Object → 200",
+    script: "floor-store-worker.mjs",
+    durableObjects: { FLOOR: { className: "FloorStore", useSQLite: true } },
+  },
+];
+
+function floorTarget({ name, label, script, durableObjects }) {
+  return {
+    name,
+    label,
+    async start() {
+      const worker = await startWorkerd({
+        scriptPath: path.join(import.meta.dirname, script),
+        storageRoot: "/dev/shm",
+        config: { ...deploymentConfig(), durableObjects, r2Buckets: [] },
+      });
+      return {
+        url: `${worker.url}/slack/events`,
+        cpu: () => cpuMs(worker.pid),
+        stats: () => ({}),
         stop: () => worker.dispose(),
       };
     },
@@ -140,7 +176,7 @@ async function benchTarget(target, log) {
 }
 
 /** Where the Worker's time goes: a CPU profile at a modest rate, and the cost of its stages. */
-async function profileWorker(target, floorTarget, log) {
+async function profileWorker(target, log) {
   const server = await target.start({ inspectorPort: 9239 });
   let profile;
   let result;
@@ -158,7 +194,7 @@ async function profileWorker(target, floorTarget, log) {
     ["bad signature → 401 (no Durable Object)", { kind: "unsigned", expect: 401 }],
     ["url_verification (verify + parse, no Durable Object)", { kind: "challenge" }],
   ]) {
-    const s = await floorTarget.start();
+    const s = await target.start();
     try {
       await load(s.url, { mode: "open", rate: 50, seconds: 1, ...options });
       stages[stage] = await measure(s, { mode: "closed", ...CLOSED, ...options });
@@ -175,17 +211,23 @@ export async function runAck({ workerScript, ackOnlyScript, log = console.log })
   const closedGateway = "ws://127.0.0.1:9"; // discard port: connection refused
   const worker = (name, label, scriptPath, storageRoot) => workerTarget({ name, label, scriptPath, storageRoot, sink, closedGateway });
   try {
+    const results = [await benchTarget(boltTarget(sink.url), log)];
+    // Beside Bolt, the runtime's floors: the closed loop only, the most plain workerd answers here.
+    const floors = [];
+    for (const spec of FLOORS) {
+      const target = floorTarget(spec);
+      log(`- ${target.label}`);
+      floors.push({ name: target.name, label: target.label, closed: await phase(target, () => target.start(), { mode: "closed", ...CLOSED }, log) });
+    }
     const targets = [
-      boltTarget(sink.url),
       worker("worker-tmpfs", "molt-relay Worker, Durable Object storage on tmpfs", workerScript, "/dev/shm"),
       worker("worker-disk", "molt-relay Worker, Durable Object storage on disk", workerScript, os.tmpdir()),
-      worker("ack-only-tmpfs", "profiling variant: bridge alarm off (no background turns), tmpfs", ackOnlyScript, "/dev/shm"),
+      worker("ack-only-tmpfs", "ack path only: intake and bridge alarms off (on Cloudflare that work runs in other isolates), tmpfs", ackOnlyScript, "/dev/shm"),
     ];
-    const results = [];
     for (const target of targets) results.push(await benchTarget(target, log));
     log("- where the Worker's time goes");
-    const profile = await profileWorker(targets[1], targets[1], log);
-    return { results, profile };
+    const profile = await profileWorker(targets[0], log);
+    return { results, floors, profile };
   } finally {
     await sink.close();
   }

@@ -12,18 +12,3 @@ export function cpuMs(pid) {
     return 0;
   }
 }
-
-/** Pids of `name` processes that are children of `parent` (Miniflare's workerd). */
-export function childPids(parent, name) {
-  const pids = [];
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === parent && comm === name) pids.push(Number(entry));
-    } catch {}
-  }
-  return pids;
-}

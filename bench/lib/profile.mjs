@@ -1,11 +1,12 @@
-// A V8 CPU profile of the Worker's isolate over the inspector (Miniflare's inspectorPort), boiled
-// down to where the time went: self time per function, and inclusive time of a few named ones.
+// A V8 CPU profile of the Worker's isolate over workerd's inspector (one target per service, named
+// after it), boiled down to where the time went: self time per function, and inclusive time of a
+// few named ones.
 const WATCH = [
   "fetch", "receive", "verifySlackRequest", "admitMessage", "admit", "accept", "alarm", "runTurn",
   "ConversationObject", "PolicyObject", "GatewaySupervisor", "parseSlackEvents", "dispatch",
 ];
 
-export async function startProfile(inspectorPort, target = "core:user:molt-relay") {
+export async function startProfile(inspectorPort, target = "molt-relay") {
   const ws = new WebSocket(`ws://127.0.0.1:${inspectorPort}/${target}`);
   await new Promise((resolve, reject) => {
     ws.addEventListener("open", resolve, { once: true });

@@ -27,6 +27,10 @@ export function renderMarkdown(r) {
     out.push("| target | max sustained open-loop rate (no errors, p99 ≤ 100 ms) | closed loop, 16 senders: req/s | p50 ms | p99 ms |", "| --- | ---: | ---: | ---: | ---: |");
     for (const t of r.ack.results) {
       out.push(`| ${t.label} | ${t.maxSustainedRate} | ${f(t.closed.throughput, 0)} | ${f(t.closed.latency.p50)} | ${f(t.closed.latency.p99)} |`);
+      // The runtime's floors go beside Bolt; they have no open-loop phases.
+      for (const fl of t.name === "bolt" ? (r.ack.floors ?? []) : []) {
+        out.push(`| ${fl.label} | - | ${f(fl.closed.throughput, 0)} | ${f(fl.closed.latency.p50)} | ${f(fl.closed.latency.p99)} |`);
+      }
     }
     out.push("", "## Ack: open-loop steps (4 s each)", "", "| target | offered req/s | ok/sent | p50 ms | p99 ms | errors |", "| --- | ---: | ---: | ---: | ---: | --- |");
     for (const t of r.ack.results) {
@@ -35,10 +39,13 @@ export function renderMarkdown(r) {
     const p = r.ack.profile;
     if (p) {
       out.push("", "## Where the Worker's time goes", "", "Stages (closed loop, 16 senders, tmpfs):", "", "| stage | req/s | p50 ms | p99 ms | workerd CPU ms/req |", "| --- | ---: | ---: | ---: | ---: |");
+      for (const { label, closed: fl } of r.ack.floors ?? []) {
+        out.push(`| ${label} | ${f(fl.throughput, 0)} | ${f(fl.latency.p50)} | ${f(fl.latency.p99)} | ${f(fl.serverCpuMsPerOk, 2)} |`);
+      }
       for (const [stage, s] of Object.entries(p.stages)) out.push(`| ${stage} | ${f(s.throughput, 0)} | ${f(s.latency.p50)} | ${f(s.latency.p99)} | ${f(s.serverCpuMsPerOk, 2)} |`);
       const fullClosed = r.ack.results.find((t) => t.name === "worker-tmpfs")?.closed;
       const ackOnly = r.ack.results.find((t) => t.name === "ack-only-tmpfs")?.closed;
-      if (ackOnly) out.push(`| app_mention, bridge alarm off (ack path only) | ${f(ackOnly.throughput, 0)} | ${f(ackOnly.latency.p50)} | ${f(ackOnly.latency.p99)} | ${f(ackOnly.serverCpuMsPerOk, 2)} |`);
+      if (ackOnly) out.push(`| app_mention, intake and bridge alarms off (ack path only) | ${f(ackOnly.throughput, 0)} | ${f(ackOnly.latency.p50)} | ${f(ackOnly.latency.p99)} | ${f(ackOnly.serverCpuMsPerOk, 2)} |`);
       if (fullClosed) out.push(`| app_mention, real Worker (ack + background turns) | ${f(fullClosed.throughput, 0)} | ${f(fullClosed.latency.p50)} | ${f(fullClosed.latency.p99)} | ${f(fullClosed.serverCpuMsPerOk, 2)} |`);
       out.push("", `CPU profile of the Worker isolate at 100 req/s (busy ${f(p.profile.busyMs, 0)} ms of ${f(p.profile.totalMs, 0)} ms sampled):`, "");
       out.push("| function (bundle line) | self ms | share of busy |", "| --- | ---: | ---: |");
