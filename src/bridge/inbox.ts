@@ -49,23 +49,21 @@ export class Inbox {
 
   /** Store `message` unless one of its keys was seen; returns its turn number and whether it is new. */
   accept(message: InboundMessage, now: number): { seq: number; duplicate: boolean } {
-    for (const key of message.dedupeKeys) {
-      const hit = this.sql.exec<{ seq: number }>("SELECT seq FROM seen WHERE key = ?", key).toArray()[0];
-      if (hit) {
-        // Remember the other keys of this delivery too, so that either one dedupes later.
-        for (const other of message.dedupeKeys) this.sql.exec("INSERT OR IGNORE INTO seen (key, seq, at) VALUES (?, ?, ?)", other, hit.seq, now);
-        return { seq: hit.seq, duplicate: true };
-      }
+    const keys = message.dedupeKeys;
+    const hit =
+      keys.length > 0
+        ? this.sql.exec<{ seq: number }>(`SELECT seq FROM seen WHERE key IN (${keys.map(() => "?").join(", ")}) LIMIT 1`, ...keys).toArray()[0]
+        : undefined;
+    const seq =
+      hit?.seq ??
+      this.sql
+        .exec<{ seq: number }>("INSERT INTO turns (message, state, received_at) VALUES (?, 'queued', ?) RETURNING seq", JSON.stringify(message), now)
+        .one().seq;
+    // All its keys are remembered, so that a redelivery under either one dedupes later.
+    if (keys.length > 0) {
+      this.sql.exec(`INSERT OR IGNORE INTO seen (key, seq, at) VALUES ${keys.map(() => "(?, ?, ?)").join(", ")}`, ...keys.flatMap((key) => [key, seq, now]));
     }
-    const row = this.sql
-      .exec<{ seq: number }>(
-        "INSERT INTO turns (message, state, received_at) VALUES (?, 'queued', ?) RETURNING seq",
-        JSON.stringify(message),
-        now,
-      )
-      .one();
-    for (const key of message.dedupeKeys) this.sql.exec("INSERT OR IGNORE INTO seen (key, seq, at) VALUES (?, ?, ?)", key, row.seq, now);
-    return { seq: row.seq, duplicate: false };
+    return { seq, duplicate: hit !== undefined };
   }
 
   /** Drop delivery keys older than platforms retry for (done off the acknowledgement path). */

@@ -34,10 +34,14 @@ export class IntakeStore {
   /** Store `message` unless one of its delivery keys was seen. True when it was stored. */
   accept(message: InboundMessage, now: number): boolean {
     const keys = message.dedupeKeys;
-    const seen = keys.length > 0 && this.sql.exec(`SELECT 1 FROM seen WHERE key IN (${keys.map(() => "?").join(",")}) LIMIT 1`, ...keys).toArray().length > 0;
-    // Either way all its keys are remembered, so that a redelivery under the other key dedupes too.
-    for (const key of keys) this.sql.exec("INSERT OR IGNORE INTO seen (key, at) VALUES (?, ?)", key, now);
-    if (seen) return false;
+    if (keys.length > 0) {
+      // One statement remembers every key (so that a redelivery under the other one dedupes too);
+      // a key that was already there means this delivery was seen.
+      const inserted = this.sql
+        .exec(`INSERT OR IGNORE INTO seen (key, at) VALUES ${keys.map(() => "(?, ?)").join(", ")} RETURNING key`, ...keys.flatMap((key) => [key, now]))
+        .toArray().length;
+      if (inserted < new Set(keys).size) return false;
+    }
     this.sql.exec("INSERT INTO pending (conversation, message) VALUES (?, ?)", message.conversation, JSON.stringify(message));
     return true;
   }
