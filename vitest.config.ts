@@ -16,7 +16,9 @@ const compatibilityDate = "2026-08-15";
  * tests use it); Telegram's DM tests expect their messages to reach the bridge, so it is `open` here.
  */
 const policyBindings = {
-  ADMINS: "slack:U0ADMIN,access:admin@example.com",
+  // telegram:424242: the Telegram admin of the pairing test (commands run in their own objects,
+  // which read this env, so it can't be patched per test).
+  ADMINS: "slack:U0ADMIN,access:admin@example.com,telegram:424242",
   DM_POLICY: "telegram:open",
 };
 /** The AUD tag of the stand-in Access application (test/support/access-jwks.mjs is its team domain). */

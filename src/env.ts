@@ -5,12 +5,15 @@
 import type { Sandbox } from "@cloudflare/sandbox";
 import type { ConversationObject } from "./bridge/conversation-object";
 import type { IntakeObject } from "./bridge/intake-object";
+import type { CommandRunner } from "./commands/runner";
 import type { PolicyObject } from "./policy/policy-object";
 import type { GatewaySupervisor } from "./sandbox/supervisor";
 
 export interface Env {
   /** Where messages wait between the platform's acknowledgement and their bridge (a few shards). */
   INTAKE: DurableObjectNamespace<IntakeObject>;
+  /** One object per `/molt` command from chat: it runs the command and posts a late result. */
+  COMMANDS: DurableObjectNamespace<CommandRunner>;
   /** One bridge per conversation. */
   CONVERSATIONS: DurableObjectNamespace<ConversationObject>;
   /** The one object that starts, watches and restarts the gateway. */

@@ -35,7 +35,7 @@ async function receive(adapter: Adapter, request: Request, env: Env, ctx: Pick<E
   const inbound = await adapter.receive(request, env, Date.now());
   const replies: CommandReply[] = [];
   for (const event of inbound.events) {
-    if (event.kind === "command") replies.push(await answerChatCommand(adapter, event, env, ctx));
+    if (event.kind === "command") replies.push(await answerChatCommand(event, env));
     // Stored durably before the answer; the policy check and the bridge come after it (intake-object.ts).
     else await intake(env, event.conversation).accept(event);
   }
@@ -52,6 +52,7 @@ app.onError((error, c) => {
 export default app;
 export { ConversationObject } from "./bridge/conversation-object";
 export { IntakeObject } from "./bridge/intake-object";
+export { CommandRunner } from "./commands/runner";
 export { GatewaySupervisor } from "./sandbox/supervisor";
 export { PolicyObject } from "./policy/policy-object";
 export { Sandbox } from "@cloudflare/sandbox";

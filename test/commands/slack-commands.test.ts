@@ -1,14 +1,15 @@
 /** `/molt` from Slack: who may run what, what the answers say, and slow commands answered later. */
-import { env } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Adapter, CommandReply, InboundCommand } from "../../src/adapters/types";
+import type { CommandReply } from "../../src/adapters/types";
 import { answerChatCommand } from "../../src/commands/chat";
 import { formatLogLine } from "../../src/commands/logs";
 import { commands } from "../../src/commands/registry";
+import type { CommandRunner } from "../../src/commands/runner";
+import { policy } from "../../src/policy/policy-object";
 import { percentile, summarise } from "../../src/commands/turn-stats";
-import { slackAdapter } from "../../src/adapters/slack";
 import { slash, slashCommand } from "../support/slack-admin";
-import { slackCalls, slackFault, slackMessages, uniqueChannel } from "../support/slack-relay";
+import { eventually, slackCalls, slackFault, slackMessages, uniqueChannel } from "../support/slack-relay";
 
 describe("/molt on Slack", () => {
   it("refuses every admin command to a non-admin, clearly, and runs none of them", async () => {
@@ -45,63 +46,45 @@ describe("/molt on Slack", () => {
 });
 
 describe("slow commands", () => {
-  it("are acknowledged at once and their result is posted to the conversation later", async () => {
-    const notices: { text: string; kind: string }[] = [];
-    const adapter = { platform: "slack", openReply: () => ({ postNotice: async (text: string, kind: string) => void notices.push({ text, kind }) }) } as unknown as Adapter;
-    const pending: Promise<unknown>[] = [];
-    const event: InboundCommand = {
-      kind: "command",
-      text: "restart",
-      conversation: "slack:T0TESTTEAM:C0OPS",
-      dedupeKeys: [],
-      sender: { id: "slack:U0ADMIN" },
-      direct: false,
-      reply: { platform: "slack", channel: "C0OPS" },
-    };
-    const ack: CommandReply = await answerChatCommand(adapter, event, env, { waitUntil: (promise) => void pending.push(promise) }, 0);
+  it("are acknowledged at once, and their runner posts the result to the conversation later", async () => {
+    const channel = uniqueChannel();
+    // No response_url: the result goes into the channel.
+    const event = await slashCommand("restart", { channel, responseUrl: "" });
+    const ack: CommandReply = await answerChatCommand(event, env, 0);
     expect(ack.text).toMatch(/Working on `\/molt restart`/);
-    expect(notices).toEqual([]);
-    await Promise.all(pending);
-    expect(notices).toHaveLength(1);
-    expect(notices[0]!.text).toMatch(/Restart/);
-  });
-});
-
-describe("slow commands on Slack", () => {
-  /** `/molt status` by an admin in `channel`, acknowledged at once (ackMs 0); resolves once its late result is out. */
-  async function lateStatus(channel: string, responseUrl?: string) {
-    const event = await slashCommand("status", { channel, responseUrl });
-    const pending: Promise<unknown>[] = [];
-    const ack = await answerChatCommand(slackAdapter, event, env, { waitUntil: (promise) => void pending.push(promise) }, 0);
-    expect(ack.text).toMatch(/Working on `\/molt status`/);
-    await Promise.all(pending);
-    return { event, calls: await slackCalls(channel), messages: await slackMessages(channel) };
-  }
-
-  it("post the late result to the command's response_url, for the caller only, not into the channel", async () => {
-    const channel = uniqueChannel();
-    const { event, calls, messages } = await lateStatus(channel);
-    expect(event.reply.response_url).toMatch(new RegExp(`/_response/${channel}/`));
-    expect(calls.map((call) => [call.method, call.status])).toEqual([["response_url", 200]]);
-    expect(calls[0]?.body).toMatchObject({ response_type: "ephemeral", text: expect.stringMatching(/^:information_source: \*Status\*\n/) });
-    // The URL is the credential: the bot token is never sent with it.
-    expect(calls[0]?.bearer).toBe(false);
-    expect(messages).toEqual([expect.objectContaining({ ephemeral: true })]);
+    const messages = await eventually(async () => {
+      const list = await slackMessages(channel);
+      return list.length > 0 && list;
+    }, 60_000, "the late restart result");
+    expect(messages).toEqual([expect.objectContaining({ text: expect.stringMatching(/^:(information_source|warning): .*Restart/) })]);
+    expect(await slackCalls(channel)).toHaveLength(1);
   });
 
-  it("fall back to chat.postMessage when the response_url has expired", async () => {
+  it("are answered in the acknowledgement when they finish in time, and nothing is posted", async () => {
     const channel = uniqueChannel();
-    await slackFault({ method: "response_url", channel, status: 404, error: "expired_url" });
-    const { calls, messages } = await lateStatus(channel);
-    expect(calls.map((call) => [call.method, call.status])).toEqual([["response_url", 404], ["chat.postMessage", 200]]);
-    expect(messages).toEqual([expect.objectContaining({ ephemeral: false, text: expect.stringMatching(/^:information_source: \*Status\*\n/) })]);
+    const ack = await answerChatCommand(await slashCommand("help", { channel }), env, 5_000);
+    expect(ack.title).toMatch(/commands/);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await slackCalls(channel)).toEqual([]);
   });
 
-  it("ignore a response_url on any other host and post with chat.postMessage", async () => {
+  it("are never run twice: an interrupted run tells the user its result is lost", async () => {
     const channel = uniqueChannel();
-    const { event, calls } = await lateStatus(channel, "https://hooks.example.com/commands/T0TESTTEAM/1/x");
-    expect(event.reply.response_url).toBeUndefined();
-    expect(calls.map((call) => [call.method, call.status])).toEqual([["chat.postMessage", 200]]);
+    const event = await slashCommand("restart", { channel, responseUrl: "" });
+    const stub = env.COMMANDS.get(env.COMMANDS.newUniqueId());
+    const job = { invocation: { name: "restart", args: [], actor: "slack:U0ADMIN", conversation: event.conversation }, reply: event.reply };
+    // As if the object had been restarted in the middle of the command.
+    await runInDurableObject(stub, async (_instance: CommandRunner, state) => {
+      await state.storage.put("job", { ...job, state: "running" });
+      await state.storage.setAlarm(Date.now() + 60_000);
+    });
+    const restarts = async () => (await policy(env).audit(100)).filter((entry) => entry.action === "restart").length;
+    const before = await restarts();
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const messages = await slackMessages(channel);
+    expect(messages).toEqual([expect.objectContaining({ text: expect.stringMatching(/result of `\/molt restart` was lost/) })]);
+    // Not run again: no restart was recorded.
+    expect(await restarts()).toBe(before);
   });
 });
 
