@@ -6,6 +6,7 @@
 import { splitText } from "./split";
 import type { PlatformLimits, TextStream } from "./types";
 import { serialQueue } from "./serial";
+import { createThrottle } from "./throttle";
 
 /** The two calls the fallback needs from a platform. Text is Markdown within `maxTextLength`. */
 export interface MessageEditor {
@@ -27,14 +28,11 @@ export function createEditStream(
   limits: Pick<PlatformLimits, "maxTextLength" | "minEditIntervalMs">,
   options: EditStreamOptions = {},
 ): TextStream {
-  const now = options.now ?? Date.now;
   const cursor = options.cursor ?? " …";
   const posted: { id: string; shown: string }[] = [];
-  let latest = "";
-  let lastWrite = -Infinity;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   const enqueue = serialQueue();
   let closed = false;
+  const throttle = createThrottle(showPartial, { intervalMs: limits.minEditIntervalMs, now: options.now });
 
   /** Make the conversation show `text`: edit what changed, post what is new. */
   async function render(text: string): Promise<void> {
@@ -47,13 +45,10 @@ export function createEditStream(
         message.shown = chunk;
       }
     }
-    lastWrite = now();
+    throttle.wrote();
   }
 
-
-  function flushLatest(): Promise<void> {
-    timer = undefined;
-    const text = latest;
+  function showPartial(text: string): Promise<void> {
     return enqueue(async () => {
       if (closed || !text.trim()) return;
       const withCursor = text.length + cursor.length <= limits.maxTextLength ? text + cursor : text;
@@ -61,25 +56,16 @@ export function createEditStream(
     });
   }
 
-  async function close(text: string): Promise<void> {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    await enqueue(async () => {
+  function close(text: string): Promise<void> {
+    return enqueue(async () => {
       closed = true;
       if (text.trim()) await render(text);
     });
   }
 
   return {
-    async update(text) {
-      if (closed) return;
-      latest = text;
-      if (timer) return;
-      const wait = lastWrite + limits.minEditIntervalMs - now();
-      if (wait <= 0) await flushLatest();
-      else timer = setTimeout(() => void flushLatest(), wait);
-    },
-    finish: (text) => close(text),
-    abort: (note) => close(latest.trim() ? `${latest}\n\n_${note}_` : ""),
+    update: (text) => throttle.update(text),
+    finish: (text) => throttle.finish(() => close(text)),
+    abort: (note) => throttle.finish((latest) => close(latest.trim() ? `${latest}\n\n_${note}_` : "")),
   };
 }

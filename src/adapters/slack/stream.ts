@@ -11,6 +11,7 @@ import { isSlackRefusal, type SlackBody, type SlackCallOptions, type SlackOk } f
 import { markdownToMrkdwn, SLACK_MARKDOWN_LIMIT } from "./format";
 import type { SlackReplyTarget } from "./parse";
 import { serialQueue } from "../serial";
+import { createThrottle } from "../throttle";
 
 export type SlackCall = (method: string, body: SlackBody, options?: SlackCallOptions) => Promise<SlackOk>;
 
@@ -59,12 +60,9 @@ export function createSlackStream(
   /** The code fence open at the end of `shown`, reopened in the next message. */
   let openFence: string | null = null;
   let refused: { stream: TextStream; offset: number } | undefined;
-  let latest = "";
-  let lastWrite = -Infinity;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   const enqueue = serialQueue();
   let closed = false;
-
+  const throttle = createThrottle(showPartial, { intervalMs: interval, now });
 
   async function start(markdown: string): Promise<void> {
     // DM channel ids start with D; elsewhere Slack wants to know whom the stream is for.
@@ -120,7 +118,7 @@ export function createSlackStream(
       pending = pending.slice(piece.length);
       if (pending) await stop(openFence ? CLOSE_FENCE : undefined);
     }
-    lastWrite = now();
+    throttle.wrote();
   }
 
   /** Deliver `text` by whichever path is live; a refused start switches to the fallback. */
@@ -157,9 +155,7 @@ export function createSlackStream(
     shown = text;
   }
 
-  function flushLatest(): Promise<void> {
-    timer = undefined;
-    const text = latest;
+  function showPartial(text: string): Promise<void> {
     return enqueue(async () => {
       if (closed || !text.trim()) return;
       await deliver(text, false).catch((error) => options.onError?.(error));
@@ -167,8 +163,6 @@ export function createSlackStream(
   }
 
   function close(text: string, note?: string): Promise<void> {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
     return enqueue(async () => {
       if (closed) return;
       closed = true;
@@ -183,16 +177,9 @@ export function createSlackStream(
   }
 
   return {
-    async update(text) {
-      if (closed) return;
-      latest = text;
-      if (timer) return;
-      const wait = lastWrite + interval - now();
-      if (wait <= 0) await flushLatest();
-      else timer = setTimeout(() => void flushLatest(), wait);
-    },
-    finish: (text) => close(text),
-    abort: (note) => close(latest, note),
+    update: (text) => throttle.update(text),
+    finish: (text) => throttle.finish(() => close(text)),
+    abort: (note) => throttle.finish((latest) => close(latest, note)),
   };
 }
 

@@ -10,6 +10,7 @@ import type { TextStream } from "../types";
 import { isTelegramRefusal } from "./api";
 import type { TelegramMessages } from "./messages";
 import { serialQueue } from "../serial";
+import { createThrottle } from "../throttle";
 
 export interface DraftStreamOptions {
   now?: () => number;
@@ -27,15 +28,11 @@ export function createDraftStream(
   fallback: (refusal: unknown) => TextStream,
   options: DraftStreamOptions,
 ): TextStream {
-  const now = options.now ?? Date.now;
   const firstDraft = options.draftId ?? 1 + Math.floor(Math.random() * 2 ** 30);
   let refused: TextStream | undefined;
-  let latest = "";
-  let lastWrite = -Infinity;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   const enqueue = serialQueue();
   let closed = false;
-
+  const throttle = createThrottle(showPartial, { intervalMs: options.intervalMs, now: options.now });
 
   async function showDraft(text: string): Promise<void> {
     if (refused) return refused.update(text);
@@ -48,7 +45,7 @@ export function createDraftStream(
       refused = fallback(error);
       await refused.update(text);
     } finally {
-      lastWrite = now();
+      throttle.wrote();
     }
   }
 
@@ -57,9 +54,7 @@ export function createDraftStream(
     for (const part of splitText(text, options.maxTextLength)) await messages.post(part);
   }
 
-  function flushLatest(): Promise<void> {
-    timer = undefined;
-    const text = latest;
+  function showPartial(text: string): Promise<void> {
     return enqueue(async () => {
       if (closed || !text.trim()) return;
       await showDraft(text).catch((error) => options.onError?.(error));
@@ -67,8 +62,6 @@ export function createDraftStream(
   }
 
   function close(finalText: string, note?: string): Promise<void> {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
     return enqueue(async () => {
       if (closed) return;
       closed = true;
@@ -78,16 +71,9 @@ export function createDraftStream(
   }
 
   return {
-    async update(text) {
-      if (closed) return;
-      latest = text;
-      if (timer) return;
-      const wait = lastWrite + options.intervalMs - now();
-      if (wait <= 0) await flushLatest();
-      else timer = setTimeout(() => void flushLatest(), wait);
-    },
-    finish: (text) => close(text),
+    update: (text) => throttle.update(text),
+    finish: (text) => throttle.finish(() => close(text)),
     // A draft vanishes: what the user saw so far is sent for real, marked as cut short.
-    abort: (note) => close(latest.trim() ? `${latest}\n\n_${note}_` : "", note),
+    abort: (note) => throttle.finish((latest) => close(latest.trim() ? `${latest}\n\n_${note}_` : "", note)),
   };
 }
