@@ -26,6 +26,8 @@ export const INTAKE_SHARDS = 16;
 export const INTAKE_BATCH = 100;
 /** Hand-over tries before a message is given up (with the backoff below, about half an hour). */
 export const MAX_HANDOVER_ATTEMPTS = 10;
+/** How long a run waits for its refusal notices after the hand-over (they go on after it). */
+const NOTICE_WAIT_MS = 5_000;
 /** How often a shard drops delivery keys it no longer needs. */
 const SWEEP_EVERY_MS = 10 * 60_000;
 export const handoverDelayMs = (attempt: number) => Math.min(500 * 2 ** attempt, 5 * 60_000);
@@ -97,9 +99,11 @@ export class IntakeObject extends DurableObject<Env> {
 /**
  * Hand the oldest waiting messages over: one policy call for all of them, then each admitted one
  * to its bridge (conversations in parallel, each in order; a failure holds back the rest of its
- * conversation) and each refused one answered with its notice.
+ * conversation) and each refused one answered with its notice. Notices don't hold up the
+ * hand-over: a rate-limited platform (strangers can make many) must not delay the admitted. They
+ * get `noticeWaitMs` after the hand-over to finish in this run, and go on without it after that.
  */
-export async function drain(store: IntakeStore, world: HandOver, now: number): Promise<void> {
+export async function drain(store: IntakeStore, world: HandOver, now: number, noticeWaitMs = NOTICE_WAIT_MS): Promise<void> {
   const items = store.due(now, INTAKE_BATCH);
   if (items.length === 0) return;
   const conversations = new Map<string, Pending[]>();
@@ -110,15 +114,28 @@ export async function drain(store: IntakeStore, world: HandOver, now: number): P
   }
   const admissions = await world.admit(items.map((item) => item.message));
   const decision = new Map(items.map((item, index) => [item.seq, admissions[index]!]));
-  await Promise.all([...conversations.values()].map((line) => handOverLine(store, world, line, decision, now)));
+  const notices: Promise<void>[] = [];
+  const notify = (item: Pending, text: string, kind: "info" | "error") =>
+    void notices.push(world.notify(item.message, text, kind).catch((error) => warn(`notice to ${item.conversation} failed`, error)));
+  await Promise.all([...conversations.values()].map((line) => handOverLine(store, world, line, decision, now, notify)));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([Promise.all(notices), new Promise((resolve) => (timer = setTimeout(resolve, noticeWaitMs)))]);
+  clearTimeout(timer);
 }
 
-async function handOverLine(store: IntakeStore, world: HandOver, line: Pending[], decision: Map<number, Admission>, now: number): Promise<void> {
+async function handOverLine(
+  store: IntakeStore,
+  world: HandOver,
+  line: Pending[],
+  decision: Map<number, Admission>,
+  now: number,
+  notify: (item: Pending, text: string, kind: "info" | "error") => void,
+): Promise<void> {
   for (const item of line) {
     const admission = decision.get(item.seq)!;
     if (!admission.allowed) {
-      await world.notify(item.message, admission.notice, "info").catch((error) => warn("refusal notice failed", error));
       store.remove(item.seq);
+      notify(item, admission.notice, "info");
       continue;
     }
     try {
@@ -127,8 +144,8 @@ async function handOverLine(store: IntakeStore, world: HandOver, line: Pending[]
     } catch (error) {
       if (item.attempts + 1 >= MAX_HANDOVER_ATTEMPTS) {
         console.error(`intake: gave up handing a message to ${item.conversation}:`, describe(error));
-        await world.notify(item.message, "Sorry, your message couldn't be handed to the assistant. Please send it again.", "error").catch(() => undefined);
         store.remove(item.seq);
+        notify(item, "Sorry, your message couldn't be handed to the assistant. Please send it again.", "error");
         continue;
       }
       store.postpone(item.seq, now + handoverDelayMs(item.attempts), describe(error));

@@ -112,6 +112,23 @@ describe("hand-over", () => {
       expect(store.size()).toBe(0);
     }));
 
+  it("doesn't let a slow refusal notice hold up the hand-over", () =>
+    withStore(async (store) => {
+      store.accept(message("conv-stranger", "stranger"), 0);
+      store.accept(message("conv-friend", "friend"), 0);
+      const { calls, handOver } = world({ refuse: new Set(["stranger"]) });
+      // A platform that keeps the notice waiting (say, a long Retry-After).
+      let release: () => void = () => undefined;
+      handOver.notify = (_m, text) => new Promise<void>((resolve) => (release = () => (calls.notices.push(text), resolve())));
+      // Returns although the notice is still held (awaiting it would never return).
+      await drain(store, handOver, 10, 50);
+      expect(calls.forwarded).toEqual(["friend"]);
+      expect(store.size()).toBe(0);
+      release();
+      await Promise.resolve();
+      expect(calls.notices).toEqual(["refused stranger"]);
+    }));
+
   it("holds a conversation back behind a failed hand-over, lets the others through, and retries later", () =>
     withStore(async (store) => {
       store.accept(message("conv-a", "a1"), 0);
