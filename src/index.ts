@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { adapters } from "./adapters";
 import type { Adapter, CommandReply } from "./adapters/types";
-import { intake } from "./bridge/intake-object";
+import { intake, storedMessage } from "./bridge/intake-object";
 import { answerChatCommand } from "./commands/chat";
 import type { Env } from "./env";
 import { HttpError } from "./errors";
@@ -37,7 +37,7 @@ async function receive(adapter: Adapter, request: Request, env: Env, ctx: Pick<E
   for (const event of inbound.events) {
     if (event.kind === "command") replies.push(await answerChatCommand(event, env));
     // Stored durably before the answer; the policy check and the bridge come after it (intake-object.ts).
-    else await intake(env, event.conversation).accept(event);
+    else await intake(env, event.conversation).accept(storedMessage(event));
   }
   return inbound.ack(replies, (work) => ctx.waitUntil(work));
 }

@@ -18,7 +18,7 @@ import type { InboundMessage } from "../adapters/types";
 import type { Env } from "../env";
 import { type Admission, policy } from "../policy/policy-object";
 import { conversation } from "./conversation-object";
-import { type Pending, IntakeStore } from "./intake-store";
+import { type Pending, IntakeStore, type StoredMessage } from "./intake-store";
 
 /** Intake shards. More spread the load over more objects; changing it only moves where new messages wait. */
 export const INTAKE_SHARDS = 16;
@@ -53,9 +53,13 @@ export class IntakeObject extends DurableObject<Env> {
     this.store = new IntakeStore(ctx.storage.sql);
   }
 
-  /** Store a message for its bridge. Resolves once it is durable; false for a redelivery. */
-  async accept(message: InboundMessage): Promise<boolean> {
-    const stored = this.store.accept(message, Date.now());
+  /**
+   * Store a message for its bridge. Resolves once it is durable; false for a redelivery. The
+   * caller serialises it (`storedMessage`): a string crosses to the object more cheaply than the
+   * object itself, and is stored as it is.
+   */
+  async accept(message: StoredMessage): Promise<boolean> {
+    const stored = this.store.acceptStored(message, Date.now());
     if (stored && !this.draining) await this.wakeAt(Date.now());
     return stored;
   }
@@ -165,6 +169,10 @@ function handOver(env: Env): HandOver {
     },
     notify: (message, text, kind) => adapterFor(message.reply.platform).openReply(env, message.reply).postNotice(text, kind),
   };
+}
+
+export function storedMessage(message: InboundMessage): StoredMessage {
+  return { conversation: message.conversation, dedupeKeys: message.dedupeKeys, json: JSON.stringify(message) };
 }
 
 /** The intake shard for a conversation (FNV-1a of its key). */

@@ -8,6 +8,14 @@ import type { InboundMessage } from "../adapters/types";
 /** How long delivery keys are remembered here. The bridge keeps them longer; this is the cheap first check. */
 const SEEN_TTL_MS = 24 * 3600 * 1000;
 
+/** A message as the intake takes it: what it reads, and the rest as JSON it stores without reading. */
+export interface StoredMessage {
+  conversation: string;
+  dedupeKeys: string[];
+  /** The whole InboundMessage, serialised. */
+  json: string;
+}
+
 export interface Pending {
   seq: number;
   conversation: string;
@@ -33,6 +41,11 @@ export class IntakeStore {
 
   /** Store `message` unless one of its delivery keys was seen. True when it was stored. */
   accept(message: InboundMessage, now: number): boolean {
+    return this.acceptStored({ conversation: message.conversation, dedupeKeys: message.dedupeKeys, json: JSON.stringify(message) }, now);
+  }
+
+  /** `accept` for a message already serialised by the caller. */
+  acceptStored(message: StoredMessage, now: number): boolean {
     const keys = message.dedupeKeys;
     if (keys.length > 0) {
       // One statement remembers every key (so that a redelivery under the other one dedupes too);
@@ -42,7 +55,7 @@ export class IntakeStore {
         .toArray().length;
       if (inserted < new Set(keys).size) return false;
     }
-    this.sql.exec("INSERT INTO pending (conversation, message) VALUES (?, ?)", message.conversation, JSON.stringify(message));
+    this.sql.exec("INSERT INTO pending (conversation, message) VALUES (?, ?)", message.conversation, message.json);
     return true;
   }
 

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import type { InboundMessage } from "../../src/adapters/types";
 import type { Turn } from "../../src/bridge/inbox";
 import { conversation } from "../../src/bridge/conversation-object";
-import { drain, type HandOver, handoverDelayMs, INTAKE_BATCH, IntakeObject, MAX_HANDOVER_ATTEMPTS } from "../../src/bridge/intake-object";
+import { drain, type HandOver, handoverDelayMs, INTAKE_BATCH, IntakeObject, MAX_HANDOVER_ATTEMPTS, storedMessage } from "../../src/bridge/intake-object";
 import { IntakeStore } from "../../src/bridge/intake-store";
 import type { Admission } from "../../src/policy/policy-object";
 import { eventually } from "../support/slack-relay";
@@ -186,8 +186,8 @@ describe("intake object", () => {
     const key = `slack:T0TESTTEAM:D0ADMINDM:${crypto.randomUUID()}`;
     // An admin's DM: admitted by the deployment's real policy object.
     const dm: InboundMessage = { ...message(key, "hello from intake"), sender: { id: "slack:U0ADMIN" }, direct: true, reply: { platform: "slack", channel: "D0ADMINDM" } };
-    expect(await stub.accept(dm)).toBe(true);
-    expect(await stub.accept(dm)).toBe(false);
+    expect(await stub.accept(storedMessage(dm))).toBe(true);
+    expect(await stub.accept(storedMessage(dm))).toBe(false);
     const bridge = conversation(env, key) as unknown as { turns(): Promise<Turn[]> };
     const turns = await eventually(async () => {
       const list = await bridge.turns();

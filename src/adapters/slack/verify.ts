@@ -32,15 +32,17 @@ export async function verifySlackRequest(
   signed.set(prefix);
   signed.set(body, prefix.length);
 
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["verify"],
-  );
-  const ok = await crypto.subtle.verify("HMAC", key, hexToBytes(match[1]), signed);
+  const ok = await crypto.subtle.verify("HMAC", await hmacKey(secret), hexToBytes(match[1]), signed);
   if (!ok) throw new VerificationError("Slack signature does not match");
+}
+
+/** The imported key, kept for the isolate's life: importing it again on every request costs more than the check. */
+let cached: { secret: string; key: Promise<CryptoKey> } | undefined;
+function hmacKey(secret: string): Promise<CryptoKey> {
+  if (cached?.secret !== secret) {
+    cached = { secret, key: crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]) };
+  }
+  return cached.key;
 }
 
 function hexToBytes(hex: string): Uint8Array {
