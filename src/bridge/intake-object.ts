@@ -20,6 +20,8 @@ import { type Admission, policy } from "../policy/policy-object";
 import { conversation } from "./conversation-object";
 import { type Pending, IntakeStore, type StoredMessage } from "./intake-store";
 
+export { storedMessage } from "./intake-store";
+
 /** Intake shards. More spread the load over more objects; changing it only moves where new messages wait. */
 export const INTAKE_SHARDS = 16;
 /** Messages handed over per alarm run; more wait for the next run, which follows at once. */
@@ -59,7 +61,7 @@ export class IntakeObject extends DurableObject<Env> {
    * object itself, and is stored as it is.
    */
   async accept(message: StoredMessage): Promise<boolean> {
-    const stored = this.store.acceptStored(message, Date.now());
+    const stored = this.store.accept(message, Date.now());
     if (stored && !this.draining) await this.wakeAt(Date.now());
     return stored;
   }
@@ -169,10 +171,6 @@ function handOver(env: Env): HandOver {
     },
     notify: (message, text, kind) => adapterFor(message.reply.platform).openReply(env, message.reply).postNotice(text, kind),
   };
-}
-
-export function storedMessage(message: InboundMessage): StoredMessage {
-  return { conversation: message.conversation, dedupeKeys: message.dedupeKeys, json: JSON.stringify(message) };
 }
 
 /** The intake shard for a conversation (FNV-1a of its key). */

@@ -16,6 +16,11 @@ export interface StoredMessage {
   json: string;
 }
 
+/** The form the intake takes: serialised once, on the Worker's side (a string crosses to the object cheaply). */
+export function storedMessage(message: InboundMessage): StoredMessage {
+  return { conversation: message.conversation, dedupeKeys: message.dedupeKeys, json: JSON.stringify(message) };
+}
+
 export interface Pending {
   seq: number;
   conversation: string;
@@ -40,12 +45,7 @@ export class IntakeStore {
   }
 
   /** Store `message` unless one of its delivery keys was seen. True when it was stored. */
-  accept(message: InboundMessage, now: number): boolean {
-    return this.acceptStored({ conversation: message.conversation, dedupeKeys: message.dedupeKeys, json: JSON.stringify(message) }, now);
-  }
-
-  /** `accept` for a message already serialised by the caller. */
-  acceptStored(message: StoredMessage, now: number): boolean {
+  accept(message: StoredMessage, now: number): boolean {
     const keys = message.dedupeKeys;
     if (keys.length > 0) {
       // One statement remembers every key (so that a redelivery under the other one dedupes too);

@@ -31,6 +31,8 @@ function message(conversationKey: string, text: string, keys = [`evt-${++counter
   };
 }
 
+const stored = (...args: Parameters<typeof message>) => storedMessage(message(...args));
+
 /** A recording stand-in for the policy, the bridges and the platforms. */
 function world({ refuse = new Set<string>(), failing = new Map<string, number>() } = {}) {
   const calls = { admit: [] as string[][], forwarded: [] as string[], notices: [] as string[] };
@@ -64,12 +66,12 @@ function withStore<T>(body: (store: IntakeStore) => Promise<T> | T): Promise<T> 
 describe("intake store", () => {
   it("stores a message once, whichever of its delivery keys comes back", () =>
     withStore((store) => {
-      expect(store.accept(message("c1", "hi", ["evt-A", "ts-1"]), 1000)).toBe(true);
-      expect(store.accept(message("c1", "hi", ["evt-A"]), 1001)).toBe(false);
+      expect(store.accept(stored("c1", "hi", ["evt-A", "ts-1"]), 1000)).toBe(true);
+      expect(store.accept(stored("c1", "hi", ["evt-A"]), 1001)).toBe(false);
       // The same message through another event type: another event id, the same message ts.
-      expect(store.accept(message("c1", "hi", ["evt-B", "ts-1"]), 1002)).toBe(false);
+      expect(store.accept(stored("c1", "hi", ["evt-B", "ts-1"]), 1002)).toBe(false);
       // ...and that event id is now known too.
-      expect(store.accept(message("c1", "hi", ["evt-B"]), 1003)).toBe(false);
+      expect(store.accept(stored("c1", "hi", ["evt-B"]), 1003)).toBe(false);
       expect(store.size()).toBe(1);
       expect(store.due(Number.MAX_SAFE_INTEGER, 10).map((p) => p.message.text)).toEqual(["hi"]);
     }));
@@ -77,13 +79,13 @@ describe("intake store", () => {
   it("is due when the first message of some conversation may go, not earlier", () =>
     withStore((store) => {
       expect(store.nextDue()).toBeNull();
-      store.accept(message("c1", "one"), 0);
-      store.accept(message("c1", "two"), 0);
+      store.accept(stored("c1", "one"), 0);
+      store.accept(stored("c1", "two"), 0);
       const [first] = store.due(Number.MAX_SAFE_INTEGER, 10);
       store.postpone(first!.seq, 5_000, "bridge unavailable");
       // "two" alone would be due now, but it waits behind "one".
       expect(store.nextDue()).toBe(5_000);
-      store.accept(message("c2", "other"), 0);
+      store.accept(stored("c2", "other"), 0);
       expect(store.nextDue()).toBe(0);
     }));
 });
@@ -91,8 +93,8 @@ describe("intake store", () => {
 describe("hand-over", () => {
   it("asks the policy once per batch and hands each conversation's messages over in order", () =>
     withStore(async (store) => {
-      for (const text of ["a1", "a2", "a3"]) store.accept(message("conv-a", text), 0);
-      for (const text of ["b1", "b2"]) store.accept(message("conv-b", text), 0);
+      for (const text of ["a1", "a2", "a3"]) store.accept(stored("conv-a", text), 0);
+      for (const text of ["b1", "b2"]) store.accept(stored("conv-b", text), 0);
       const { calls, handOver } = world();
       await drain(store, handOver, 10);
       expect(calls.admit).toEqual([["a1", "a2", "a3", "b1", "b2"]]);
@@ -103,8 +105,8 @@ describe("hand-over", () => {
 
   it("answers a refused message and never hands it to a bridge", () =>
     withStore(async (store) => {
-      store.accept(message("conv-a", "stranger"), 0);
-      store.accept(message("conv-a", "friend"), 0);
+      store.accept(stored("conv-a", "stranger"), 0);
+      store.accept(stored("conv-a", "friend"), 0);
       const { calls, handOver } = world({ refuse: new Set(["stranger"]) });
       await drain(store, handOver, 10);
       expect(calls.notices).toEqual(["refused stranger"]);
@@ -114,8 +116,8 @@ describe("hand-over", () => {
 
   it("doesn't let a slow refusal notice hold up the hand-over", () =>
     withStore(async (store) => {
-      store.accept(message("conv-stranger", "stranger"), 0);
-      store.accept(message("conv-friend", "friend"), 0);
+      store.accept(stored("conv-stranger", "stranger"), 0);
+      store.accept(stored("conv-friend", "friend"), 0);
       const { calls, handOver } = world({ refuse: new Set(["stranger"]) });
       // A platform that keeps the notice waiting (say, a long Retry-After).
       let release: () => void = () => undefined;
@@ -131,9 +133,9 @@ describe("hand-over", () => {
 
   it("holds a conversation back behind a failed hand-over, lets the others through, and retries later", () =>
     withStore(async (store) => {
-      store.accept(message("conv-a", "a1"), 0);
-      store.accept(message("conv-a", "a2"), 0);
-      store.accept(message("conv-b", "b1"), 0);
+      store.accept(stored("conv-a", "a1"), 0);
+      store.accept(stored("conv-a", "a2"), 0);
+      store.accept(stored("conv-b", "b1"), 0);
       const { calls, handOver } = world({ failing: new Map([["conv-a", 1]]) });
       await drain(store, handOver, 100);
       expect(calls.forwarded).toEqual(["b1"]);
@@ -152,10 +154,10 @@ describe("hand-over", () => {
     withStore(async (store) => {
       const failing = new Map<string, number>();
       for (let i = 0; i <= INTAKE_BATCH; i++) {
-        store.accept(message(`down-${i}`, `d${i}`), 0);
+        store.accept(stored(`down-${i}`, `d${i}`), 0);
         failing.set(`down-${i}`, 99);
       }
-      store.accept(message("up", "fine"), 0);
+      store.accept(stored("up", "fine"), 0);
       const { calls, handOver } = world({ failing });
       await drain(store, handOver, 100);
       await drain(store, handOver, 100);
@@ -166,8 +168,8 @@ describe("hand-over", () => {
 
   it(`gives a message up after ${MAX_HANDOVER_ATTEMPTS} failed hand-overs, and says so`, () =>
     withStore(async (store) => {
-      store.accept(message("conv-a", "a1"), 0);
-      store.accept(message("conv-a", "a2"), 0);
+      store.accept(stored("conv-a", "a1"), 0);
+      store.accept(stored("conv-a", "a2"), 0);
       const { calls, handOver } = world({ failing: new Map([["conv-a", MAX_HANDOVER_ATTEMPTS]]) });
       let now = 0;
       for (let attempt = 0; attempt < MAX_HANDOVER_ATTEMPTS; attempt++) {
