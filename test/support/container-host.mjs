@@ -39,6 +39,7 @@ export async function startContainerHost({ env: extraEnv = {} } = {}) {
   // Each host its own 127.<n>/16, so that hosts of test runs in parallel never share an address.
   const network = 20 + (process.pid % 200);
   const unmatched = [];
+  const gates = new Map();
 
   const containerFor = (id) => {
     let c = containers.get(id);
@@ -127,6 +128,19 @@ export async function startContainerHost({ env: extraEnv = {} } = {}) {
     const url = new URL(req.url, "http://host");
     const portRoute = url.pathname.match(/^\/runtime\/([^/]+)\/port\/(\d+)(\/.*)?$/);
     if (portRoute) return forwardHttp(containerFor(decodeURIComponent(portRoute[1])), Number(portRoute[2]), req, res, (portRoute[3] ?? "/") + url.search);
+    // A gate for tests: GET waits until the gate is opened by a POST (or returns at once if it was).
+    const gate = url.pathname.match(/^\/_host\/gate\/([\w-]+)$/);
+    if (gate) {
+      const state = gates.get(gate[1]) ?? { open: false, waiting: [] };
+      gates.set(gate[1], state);
+      if (req.method === "GET") {
+        if (state.open) return send(res, 200, { opened: true });
+        return void state.waiting.push(() => send(res, 200, { opened: true }));
+      }
+      state.open = true;
+      for (const open of state.waiting.splice(0)) open();
+      return send(res, 200, { opened: true });
+    }
     if (url.pathname === "/_host/unmatched") {
       // GET reads, DELETE reads and forgets (after a test that made such calls on purpose).
       const all = [...unmatched, ...[...containers.values()].flatMap((c) => c.unmatched ?? [])];

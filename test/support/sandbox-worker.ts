@@ -26,34 +26,29 @@ export class Sandbox extends AgentSandbox {
 
 /**
  * A test-only virtual host, added the way any host is (one handler, one table entry). It echoes
- * what it got. `/stream` sends a first event, then waits for `/release` before it sends the rest,
- * so a test can prove that the first event arrives while the answer is still open (not buffered).
+ * what it got. `/stream` sends a first event, then waits at a gate on the container host before it
+ * sends the rest; `/release` opens that gate. So a test can prove that the first event arrives
+ * while the answer is still open (not buffered).
  */
-let release: (() => void) | undefined;
-const released = () => new Promise<void>((resolve) => (release = resolve));
-
 Sandbox.outboundByHost = {
   ...EGRESS_HOSTS,
-  "echo.internal": async (request) => {
+  "echo.internal": async (request, env) => {
     const url = new URL(request.url);
+    const gate = `${(env as { TEST_CONTAINER_HOST_URL?: string }).TEST_CONTAINER_HOST_URL}/_host/gate/${url.searchParams.get("gate") ?? "echo"}`;
     if (url.pathname === "/stream") {
       const encoder = new TextEncoder();
-      const waiting = released();
-      const body = new ReadableStream<Uint8Array>({
-        async start(controller) {
-          controller.enqueue(encoder.encode("data: first\n\n"));
-          await waiting;
-          controller.enqueue(encoder.encode("data: second\n\n"));
-          controller.close();
-        },
-      });
-      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+      const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+      const writer = writable.getWriter();
+      const rest = (async () => {
+        await writer.write(encoder.encode("data: first\n\n"));
+        await (await fetch(gate)).text();
+        await writer.write(encoder.encode("data: second\n\n"));
+        await writer.close();
+      })();
+      void rest;
+      return new Response(readable, { headers: { "content-type": "text/event-stream" } });
     }
-    if (url.pathname === "/release") {
-      const found = Boolean(release);
-      release?.();
-      return Response.json({ released: found });
-    }
+    if (url.pathname === "/release") return fetch(gate, { method: "POST" });
     return Response.json({ method: request.method, url: request.url, body: await request.text(), authorization: request.headers.get("authorization") });
   },
 };
