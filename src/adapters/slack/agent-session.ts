@@ -19,10 +19,10 @@ import type { SlackReplyTarget } from "./parse";
 
 /** The split pane's suggested prompts; manifest.yml's `agent_view` lists the same. */
 export const SUGGESTED_PROMPTS = [
-  { title: "Plan my day", message: "Look at what I have going on and help me plan my day." },
-  { title: "Research something", message: "Research this for me and give me a short summary with sources: " },
-  { title: "Check a website", message: "Open this website and tell me what changed since last time: " },
-  { title: "Draft a message", message: "Help me draft a reply to this message: " },
+  { title: "What can you do?", message: "What can you help me with, and how do I ask?" },
+  { title: "Research something", message: "Research a topic for me and give me a short summary with sources. Ask me which topic." },
+  { title: "Check a website", message: "Open a website for me, take a screenshot and tell me what is on it. Ask me which one." },
+  { title: "Draft a message", message: "Help me draft a message. Ask me who it is for and what it should say." },
 ] as const;
 
 /** Longest session title Slack takes. */
