@@ -6,7 +6,8 @@
  *
  * All of it is best-effort. A workspace without the feature, or an app installed from an older
  * manifest, refuses these methods: the relay then keeps today's behaviour (the thread status and
- * the streamed answer) and stops asking for a while. A warning (such as a missing
+ * the streamed answer) for the rest of the turn, and asks again on the next one (one cheap call,
+ * so that switching the feature on takes effect at once). A warning (such as a missing
  * `agent_session_stopped` subscription) is logged; nothing here ever fails a turn.
  */
 import type { Env } from "../../env";
@@ -27,15 +28,8 @@ export const SUGGESTED_PROMPTS = [
 
 /** Longest session title Slack takes. */
 export const MAX_TITLE = 200;
-/** How long a workspace that refused agent sessions is left alone before the relay asks again. */
-export const SESSIONS_OFF_MS = 10 * 60_000;
-
-/** Workspaces (team ids) that refused agent sessions, until when; per isolate. */
-const sessionsOff = new Map<string, number>();
-
 export interface AgentSessionOptions {
   api?: Partial<SlackApiConfig>;
-  now?: () => number;
   log?: (message: string) => void;
 }
 
@@ -48,23 +42,19 @@ export const slackStop: StopCapable = {
 export function openSlackAgentSession(env: Env, target: SlackReplyTarget, options: AgentSessionOptions = {}): StopControl {
   // A session status is not worth holding up the turn for: one quick retry at most.
   const config = slackApiConfig(env, { retry: { ...defaultRetryPolicy, attempts: 2, maxWaitMs: 3_000 }, ...options.api });
-  const now = options.now ?? Date.now;
   const log = options.log ?? ((message: string) => console.warn(message));
   const thread = target.thread_ts;
   let refused = false;
 
   async function call(method: string, body: Record<string, unknown>): Promise<void> {
-    if (!thread || refused || (sessionsOff.get(target.team) ?? 0) > now()) return;
+    if (!thread || refused) return;
     try {
       const result: SlackOk = await slackApi(config, method, { channel_id: target.channel, thread_ts: thread, ...body }, { idempotent: true });
       if (typeof result.warning === "string") log(`slack ${method}: warning ${result.warning}`);
     } catch (error) {
       log(`slack ${method}: ${describe(error)}`);
       // Slack said no (feature off, older manifest, missing scope): today's behaviour from here on.
-      if (error instanceof PlatformApiError && error.status === 200) {
-        refused = true;
-        sessionsOff.set(target.team, now() + SESSIONS_OFF_MS);
-      }
+      if (error instanceof PlatformApiError && error.status === 200) refused = true;
     }
   }
 
