@@ -3,7 +3,8 @@
  * inline keyboard) sits in the chat; it goes away when the turn ends. It is a message of its own
  * rather than a keyboard on the answer because private chats stream the answer as a draft, which
  * carries no keyboard, and a long browse shows no answer at all until it has one: the button must
- * be there from the start. Best-effort: a failure here never fails the turn.
+ * be there from early on. It shows after `delayMs`, so a quick answer comes without one.
+ * Best-effort: a failure here never fails the turn.
  */
 import type { Env } from "../../env";
 import { PlatformApiError } from "../../errors";
@@ -14,6 +15,8 @@ import type { TelegramReplyTarget } from "./parse";
 
 export const WORKING_TEXT = "⏳ Working on it…";
 export const STOP_BUTTON_TEXT = "⏹ Stop";
+/** How long a turn runs before its Stop button shows. */
+export const STOP_BUTTON_DELAY_MS = 2_000;
 
 export const telegramStop: StopCapable = {
   // The button carries the turn number: a press on an old button never stops a newer turn.
@@ -24,6 +27,7 @@ export const telegramStop: StopCapable = {
 export interface StopButtonOptions {
   api?: Partial<TelegramApiConfig>;
   log?: (message: string) => void;
+  delayMs?: number;
 }
 
 export function openTelegramStopButton(env: Env, target: TelegramReplyTarget, options: StopButtonOptions = {}): StopControl {
@@ -32,32 +36,50 @@ export function openTelegramStopButton(env: Env, target: TelegramReplyTarget, op
   const call = telegramClient({ ...config, retry: { ...config.retry, attempts: 1 } });
   const log = options.log ?? ((message: string) => console.warn(message));
   let shown: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  /** Set once the turn ended: a button still being posted is taken away again. */
+  let over = false;
+  let posting: Promise<void> | undefined;
+
+  async function show(ref: string): Promise<void> {
+    try {
+      const message = await call("sendMessage", {
+        chat_id: target.chat_id,
+        ...(target.thread_id ? { message_thread_id: target.thread_id } : {}),
+        text: WORKING_TEXT,
+        disable_notification: true,
+        reply_markup: { inline_keyboard: [[{ text: STOP_BUTTON_TEXT, callback_data: stopButtonData(ref) }]] },
+      });
+      shown = message.message_id;
+      if (over) await remove();
+    } catch (error) {
+      log(`telegram stop button: ${describe(error)}`);
+    }
+  }
+
+  async function remove(): Promise<void> {
+    const id = shown;
+    shown = undefined;
+    if (id === undefined) return;
+    try {
+      await call("deleteMessage", { chat_id: target.chat_id, message_id: id }, { idempotent: true });
+    } catch (error) {
+      log(`telegram stop button: ${describe(error)}`);
+    }
+  }
 
   return {
     async running({ ref }) {
-      if (shown !== undefined) return;
-      try {
-        const message = await call("sendMessage", {
-          chat_id: target.chat_id,
-          ...(target.thread_id ? { message_thread_id: target.thread_id } : {}),
-          text: WORKING_TEXT,
-          disable_notification: true,
-          reply_markup: { inline_keyboard: [[{ text: STOP_BUTTON_TEXT, callback_data: stopButtonData(ref) }]] },
-        });
-        shown = message.message_id;
-      } catch (error) {
-        log(`telegram stop button: ${describe(error)}`);
-      }
+      if (timer || shown !== undefined) return;
+      over = false;
+      timer = setTimeout(() => void (posting = show(ref)), options.delayMs ?? STOP_BUTTON_DELAY_MS);
     },
     async ended() {
-      const id = shown;
-      shown = undefined;
-      if (id === undefined) return;
-      try {
-        await call("deleteMessage", { chat_id: target.chat_id, message_id: id }, { idempotent: true });
-      } catch (error) {
-        log(`telegram stop button: ${describe(error)}`);
-      }
+      over = true;
+      clearTimeout(timer);
+      timer = undefined;
+      await posting;
+      await remove();
     },
   };
 }
