@@ -192,4 +192,12 @@ describe("/molt stop on Slack", () => {
     const again = await slash("stop", { channel: dm, user: ADMIN_USER });
     expect(again.shown).toContain("Nothing is running");
   });
+
+  it("in a channel, stops the caller's run in one of its threads (a slash command knows only the channel)", async () => {
+    const channel = uniqueChannel();
+    const { ts } = await longAnswer(channel, "keep talking in a channel thread");
+    const result = await slash("stop", { channel, user: "U0ALICE" });
+    expect(result.shown).toContain("Stopped.");
+    await eventually(answer(channel, ts, "_stopped_"), 30_000, "the answer marked stopped");
+  });
 });
