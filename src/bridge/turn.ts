@@ -47,13 +47,20 @@ export const idempotencyKey = (turn: Turn) => `molt:${turn.message.conversation}
 /** Run one attempt of a turn, with the platform's stop control offered while it runs. */
 export async function runTurn(turn: Turn, ctx: TurnContext): Promise<TurnOutcome> {
   const control = ctx.stop?.control;
+  let offered = Boolean(control);
+  const withdraw = async (how: Parameters<StopControl["ended"]>[0]) => {
+    if (!offered) return;
+    offered = false;
+    await quietly(control!.ended(how));
+  };
   if (control) await quietly(control.running({ ref: ctx.stop!.ref, title: turn.message.text, first: turn.seq === 1 }));
-  const outcome = await runAttempt(turn, ctx);
-  if (control) await quietly(control.ended(outcome.kind === "retry" ? "retrying" : outcome.kind));
+  // Once the answer is delivered there is nothing left to stop: the control goes with it.
+  const outcome = await runAttempt(turn, ctx, () => withdraw("done"));
+  await withdraw(outcome.kind === "retry" ? "retrying" : outcome.kind);
   return outcome;
 }
 
-async function runAttempt(turn: Turn, ctx: TurnContext): Promise<TurnOutcome> {
+async function runAttempt(turn: Turn, ctx: TurnContext, answered: () => Promise<void>): Promise<TurnOutcome> {
   const { sink } = ctx;
   let status = await ctx.gatewayStatus();
   if (status.phase === "ready") await quietly(sink.setStatus({ text: "thinking…" }));
@@ -84,6 +91,7 @@ async function runAttempt(turn: Turn, ctx: TurnContext): Promise<TurnOutcome> {
       runId = result.runId;
     }
     if (ctx.signal?.aborted) return await stopped(ctx, client, turn, runId, undefined);
+    await answered();
     if (runId) await postMedia(turn, ctx, { ...ctx.media, client, transport, sessionKey: turn.message.conversation, runId, keyPrefix: mediaPrefix(turn) });
     await quietly(sink.clearStatus());
     return { kind: "done" };

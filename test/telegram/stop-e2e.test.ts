@@ -73,7 +73,10 @@ describe("Telegram's Stop button", () => {
     const stoppedAt = calls.findIndex((call) => call.method === "sendMessage" && String(call.body.text).startsWith("Long reply to:"));
     const after = calls.slice(stoppedAt + 1).filter((call) => call.method === "sendMessageDraft" || (call.method === "sendMessage" && call.body.text !== WORKING_TEXT));
     for (const call of after) expect(String(call.body.text)).toMatch(/^Echo/);
-    expect((await telegramChat(user)).messages.filter((m) => m.kind === "text").map((m) => m.text.slice(0, 14))).toEqual(["Long reply to:", "Echo: hello ag"]);
+    // What stays in the chat: the stopped answer and the next one (Stop buttons go with their turns).
+    const texts = async () => (await telegramChat(user)).messages.filter((m) => m.kind === "text").map((m) => m.text.slice(0, 14));
+    await eventually(async () => (await texts()).length === 2, 15_000, "the next turn's Stop button to go", texts);
+    expect(await texts()).toEqual(["Long reply to:", "Echo: hello ag"]);
   });
 
   it("refuses a press from someone who didn't ask, and the answer goes on", async () => {
