@@ -60,8 +60,8 @@ describe("Slack agent sessions", () => {
     await eventually(answer(channel, ts, "Echo: and tomorrow"), 90_000, "the follow-up");
     await eventually(async () => (await sessionOf(channel, ts))?.history.length === 4, 10_000, "the second turn's statuses");
     expect(await sessionOf(channel, ts)).toMatchObject({ title: "what is the weather like", status: "active", history: ["processing", "active", "processing", "active"] });
-    const setStatus = (await slackCalls(channel)).filter((call) => call.method === "agents.sessions.setStatus");
-    expect(setStatus.filter((call) => call.body.title !== undefined)).toHaveLength(1);
+    const renames = (await slackCalls(channel)).filter((call) => call.method === "agents.sessions.rename");
+    expect(renames.map((call) => call.body.title)).toEqual(["what is the weather like"]);
   });
 
   it("offers the suggested prompts when the split pane opens", async () => {

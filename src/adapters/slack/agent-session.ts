@@ -62,12 +62,11 @@ export function openSlackAgentSession(env: Env, target: SlackReplyTarget, option
     async running({ title, first }) {
       // The session's first message titles it: the conversation's first turn, or a message that
       // started its own thread (each top-level DM message does).
+      // Renamed rather than titled in setStatus: a session Slack made already (the split pane
+      // opened it) keeps its first title otherwise.
       const titled = first || target.ts === thread;
-      await call("agents.sessions.setStatus", {
-        status: "processing",
-        initiator_user_id: target.user,
-        ...(titled ? { title: sessionTitle(title) } : {}),
-      });
+      await call("agents.sessions.setStatus", { status: "processing", initiator_user_id: target.user });
+      if (titled) await call("agents.sessions.rename", { title: sessionTitle(title) });
     },
     async ended(how) {
       // A turn that will be retried stays `processing`: its stop button still works.
