@@ -42,7 +42,8 @@ async function pressAnswer(response: Response): Promise<Answer> {
   return answer;
 }
 
-describe("Telegram's Stop button", () => {
+// Each of these waits for the real gateway's answers, some of them twice.
+describe("Telegram's Stop button", { timeout: 240_000 }, () => {
   it("stops a long answer mid-stream: the run is aborted, the answer says stopped, nothing more comes, the next message is answered", async () => {
     const user = uniqueChatId();
     const words = "keep talking to me on telegram";
