@@ -1,7 +1,8 @@
 // Pointing a Telegram bot at the Worker: what `npm run setup` does for Telegram, as a function
 // with no Node-only imports, so that tests run it (inside workerd) against the Bot API emulator.
 
-export const ALLOWED_UPDATES = ["message"];
+// callback_query: the Stop button under a running answer.
+export const ALLOWED_UPDATES = ["message", "callback_query"];
 export const COMMANDS = [{ command: "molt", description: "Admin: /molt help, /molt status, /molt pair approve CODE" }];
 
 /** What is wrong with the settings, as sentences; empty when they are usable. */

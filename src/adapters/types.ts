@@ -103,6 +103,8 @@ export interface Adapter {
   receive(request: Request, env: Env, now: number): Promise<Inbound>;
   /** Open the reply channel for one turn of a conversation. */
   openReply(env: Env, target: ReplyTarget): ReplySink;
+  /** Optional: a stop control for running turns (see StopCapable). */
+  readonly stop?: StopCapable;
 }
 
 /** What the agent is doing, for the "working" indicator. */
@@ -147,4 +149,35 @@ export interface ReplySink {
   postMedia(media: MediaItem): Promise<void>;
   /** A short message from the relay itself (not the agent): progress, retry or error notices. */
   postNotice(text: string, kind: "info" | "error"): Promise<void>;
+}
+
+/**
+ * Optional capability: a control in the chat that stops the agent's running turn (Slack's agent
+ * session stop button, a Stop button under the answer). The bridge offers it while a turn runs
+ * and withdraws it when the turn ends. A press comes back as the command `stop <ref>` from the
+ * person who pressed it; the bridge decides whether they may (the asker or an admin).
+ */
+export interface StopControl {
+  /**
+   * The turn is running: offer the control. `ref` names this run in the platform's stop event;
+   * `title` is the asker's words (for platforms that title a session), `first` whether this is
+   * the conversation's first turn.
+   */
+  running(run: { ref: string; title: string; first: boolean }): Promise<void>;
+  /**
+   * The attempt ended: withdraw the control (`retrying`: the turn will run again, with the
+   * control offered anew). Best-effort.
+   */
+  ended(how: "done" | "stopped" | "failed" | "retrying"): Promise<void>;
+}
+
+/** What an adapter with a stop control adds; shared code checks for it, never for a platform. */
+export interface StopCapable {
+  /**
+   * The ref a stop event of this platform carries for the turn `seq` of a conversation whose
+   * replies go to `target` (e.g. the Slack thread, or the turn number a button was made with).
+   */
+  stopRef(target: ReplyTarget, seq: number): string;
+  /** The stop control of one turn's reply sink. */
+  openStopControl(env: Env, target: ReplyTarget): StopControl;
 }

@@ -10,6 +10,7 @@ import type { Env } from "../env";
 import { connectToGateway, gatewayTransport } from "../sandbox/connect";
 import { gatewaySupervisor } from "../sandbox/supervisor";
 import { Inbox, type Turn } from "./inbox";
+import { decideStop, endStoppedTurn, type StopRequest, type StopResult, stopRefOf } from "./stop";
 import { runTurn, type TurnContext } from "./turn";
 
 /** Tries per turn before the user is told it failed for good. */
@@ -24,6 +25,8 @@ export interface Receipt {
 
 export class ConversationObject extends DurableObject<Env> {
   private readonly inbox: Inbox;
+  /** The turn this instance is running now, and how to stop it. */
+  private active: { seq: number; controller: AbortController } | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -44,15 +47,48 @@ export class ConversationObject extends DurableObject<Env> {
     return this.inbox.recent(limit);
   }
 
+  /**
+   * Stop the running turn (a stop button, or `/molt stop`). Only its asker or an admin may. The
+   * stop is recorded before the run is told, so no retry or restart brings the turn back; turns
+   * queued behind it stay queued.
+   */
+  async stop(request: StopRequest): Promise<StopResult> {
+    const turn = this.inbox.next();
+    const decision = decideStop(this.env, turn, request, (t) => stopRefOf(adapterFor(t.message.reply.platform), t));
+    if (decision.status !== "stopped" || !turn || turn.stoppedBy) return decision;
+    this.inbox.markStopped(turn.seq, request.actor, Date.now());
+    if (this.active?.seq === turn.seq) this.active.controller.abort();
+    // Waiting for a retry: end it now rather than at the retry.
+    else await this.ctx.storage.setAlarm(Date.now());
+    return decision;
+  }
+
   override async alarm(): Promise<void> {
     const turn = this.inbox.next();
     if (!turn) return;
+    if (turn.stoppedBy) {
+      await endStoppedTurn(turn, this.turnContext(turn));
+      this.inbox.finish(turn.seq, "stopped", Date.now(), `stopped by ${turn.stoppedBy}`);
+      if (this.inbox.pending() > 0) await this.ctx.storage.setAlarm(Date.now());
+      return;
+    }
     this.inbox.begin(turn.seq, Date.now());
     this.inbox.forgetOldKeys(Date.now());
     const current = this.inbox.get(turn.seq)!;
-    const context = this.turnContext(current);
-    const outcome = await runTurn(current, context);
-    if (outcome.kind === "retry") {
+    const controller = new AbortController();
+    const context = { ...this.turnContext(current), signal: controller.signal };
+    this.active = { seq: turn.seq, controller };
+    let outcome: Awaited<ReturnType<typeof runTurn>>;
+    try {
+      outcome = await runTurn(current, context);
+    } finally {
+      this.active = undefined;
+    }
+    const stoppedBy = this.inbox.stoppedBy(turn.seq);
+    if (stoppedBy && outcome.kind !== "done") {
+      // A stop that came while an attempt was failing still ends the turn: it never runs again.
+      this.inbox.finish(turn.seq, "stopped", Date.now(), `stopped by ${stoppedBy}`);
+    } else if (outcome.kind === "retry") {
       if (current.attempts < MAX_ATTEMPTS) {
         this.inbox.requeue(turn.seq, outcome.error);
         await this.ctx.storage.setAlarm(Date.now() + retryDelayMs(current.attempts));
@@ -69,9 +105,11 @@ export class ConversationObject extends DurableObject<Env> {
   private turnContext(turn: Turn): TurnContext {
     const env = this.env;
     const supervisor = gatewaySupervisor(env);
+    const adapter = adapterFor(turn.message.reply.platform);
     return {
       inbox: this.inbox,
-      sink: adapterFor(turn.message.reply.platform).openReply(env, turn.message.reply),
+      sink: adapter.openReply(env, turn.message.reply),
+      ...(adapter.stop ? { stop: { control: adapter.stop.openStopControl(env, turn.message.reply), ref: stopRefOf(adapter, turn) } } : {}),
       gatewayStatus: () => supervisor.status(),
       ensureGateway: () => supervisor.ensureReady(),
       reportGatewayFailure: (message) => supervisor.reportFailure(message),

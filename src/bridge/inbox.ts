@@ -5,7 +5,7 @@
  */
 import type { InboundMessage } from "../adapters/types";
 
-export type TurnState = "queued" | "running" | "done" | "failed";
+export type TurnState = "queued" | "running" | "done" | "failed" | "stopped";
 
 export interface Turn {
   seq: number;
@@ -20,6 +20,8 @@ export interface Turn {
   /** The user was already told that this turn is waiting or retrying. */
   noticed: boolean;
   runId?: string;
+  /** Who stopped this turn (`platform:user`): once set, nothing more is sent or run for it. */
+  stoppedBy?: string;
   error?: string;
   startedAt?: number;
   finishedAt?: number;
@@ -44,6 +46,8 @@ export class Inbox {
       started_at INTEGER,
       finished_at INTEGER
     )`);
+    // Stops live in a table of their own, so that bridges made before stops existed need no migration.
+    sql.exec(`CREATE TABLE IF NOT EXISTS stops (seq INTEGER PRIMARY KEY, actor TEXT NOT NULL, at INTEGER NOT NULL)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL)`);
   }
 
@@ -74,14 +78,24 @@ export class Inbox {
   /** The turn to work on: an interrupted one first, then the oldest queued. */
   next(): Turn | undefined {
     const row = this.sql
-      .exec<TurnRow>("SELECT * FROM turns WHERE state IN ('running', 'queued') ORDER BY state = 'running' DESC, seq ASC LIMIT 1")
+      .exec<TurnRow>(`${SELECT_TURNS} WHERE t.state IN ('running', 'queued') ORDER BY t.state = 'running' DESC, t.seq ASC LIMIT 1`)
       .toArray()[0];
     return row && toTurn(row);
   }
 
   get(seq: number): Turn | undefined {
-    const row = this.sql.exec<TurnRow>("SELECT * FROM turns WHERE seq = ?", seq).toArray()[0];
+    const row = this.sql.exec<TurnRow>(`${SELECT_TURNS} WHERE t.seq = ?`, seq).toArray()[0];
     return row && toTurn(row);
+  }
+
+  /** Record that `by` stopped the turn. The record outlives retries and restarts of the bridge. */
+  markStopped(seq: number, by: string, now: number): void {
+    this.sql.exec("INSERT OR IGNORE INTO stops (seq, actor, at) VALUES (?, ?, ?)", seq, by, now);
+  }
+
+  /** Who stopped the turn, if anyone did. */
+  stoppedBy(seq: number): string | undefined {
+    return this.sql.exec<{ actor: string }>("SELECT actor FROM stops WHERE seq = ?", seq).toArray()[0]?.actor;
   }
 
   /** Turns waiting behind the current one. */
@@ -112,7 +126,7 @@ export class Inbox {
     this.sql.exec("UPDATE turns SET noticed = 1 WHERE seq = ?", seq);
   }
 
-  finish(seq: number, state: "done" | "failed", now: number, error?: string): void {
+  finish(seq: number, state: "done" | "failed" | "stopped", now: number, error?: string): void {
     this.sql.exec("UPDATE turns SET state = ?, finished_at = ?, error = ? WHERE seq = ?", state, now, error ?? null, seq);
   }
 
@@ -123,9 +137,11 @@ export class Inbox {
 
   /** Recent turns, newest first, for status output. */
   recent(limit: number): Turn[] {
-    return this.sql.exec<TurnRow>("SELECT * FROM turns ORDER BY seq DESC LIMIT ?", limit).toArray().map(toTurn);
+    return this.sql.exec<TurnRow>(`${SELECT_TURNS} ORDER BY t.seq DESC LIMIT ?`, limit).toArray().map(toTurn);
   }
 }
+
+const SELECT_TURNS = "SELECT t.*, s.actor AS stopped_by FROM turns t LEFT JOIN stops s ON s.seq = t.seq";
 
 type TurnRow = {
   seq: number;
@@ -137,6 +153,7 @@ type TurnRow = {
   media_posted: string;
   noticed: number;
   run_id: string | null;
+  stopped_by: string | null;
   error: string | null;
   started_at: number | null;
   finished_at: number | null;
@@ -153,6 +170,7 @@ function toTurn(row: TurnRow): Turn {
     mediaPosted: JSON.parse(row.media_posted) as string[],
     noticed: row.noticed === 1,
     ...(row.run_id ? { runId: row.run_id } : {}),
+    ...(row.stopped_by ? { stoppedBy: row.stopped_by } : {}),
     ...(row.error ? { error: row.error } : {}),
     ...(row.started_at ? { startedAt: row.started_at } : {}),
     ...(row.finished_at ? { finishedAt: row.finished_at } : {}),

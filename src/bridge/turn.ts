@@ -4,10 +4,10 @@
  * cold, restarting or dropped the connection) asks for a retry with the same idempotency key; the
  * turn's durable flags make sure nothing the user already has is sent again.
  */
-import type { ReplySink, TextStream, WorkingStatus } from "../adapters/types";
+import type { ReplySink, StopControl, TextStream, WorkingStatus } from "../adapters/types";
 import type { GatewayClient } from "../gateway/client";
 import { GatewayError, RunFailedError } from "../gateway/errors";
-import { chatSend, finishedRunText } from "../gateway/methods";
+import { chatAbort, chatSend, finishedRunText } from "../gateway/methods";
 import { subscribeRun } from "../gateway/run-events";
 import type { GatewayTransport } from "../gateway/transport";
 import type { GatewayStatus } from "../sandbox/supervisor";
@@ -15,7 +15,12 @@ import type { Inbox, Turn } from "./inbox";
 import { awaitArtifacts, storeArtifact, type MediaContext } from "./media";
 import { recoveredReply } from "./recovery";
 
-export type TurnOutcome = { kind: "done" } | { kind: "retry"; error: string } | { kind: "failed"; error: string };
+export type TurnOutcome =
+  | { kind: "done" }
+  | { kind: "retry"; error: string }
+  | { kind: "failed"; error: string }
+  /** Someone stopped it: the gateway's run was aborted and nothing more is sent for it. */
+  | { kind: "stopped" };
 
 /** What a turn needs from the world; the Durable Object wires the real parts, tests may wire others. */
 export interface TurnContext {
@@ -31,12 +36,32 @@ export interface TurnContext {
   idleTimeoutMs?: number;
   /** How long a retried turn looks for the gateway's own resumed run after a restart. */
   recoveryWaitMs?: number;
+  /** Aborted when someone stops the turn (the bridge has recorded the stop before). */
+  signal?: AbortSignal;
+  /** The platform's stop control, where it has one, and the ref its stop events carry. */
+  stop?: { control: StopControl; ref: string };
 }
 
 export const idempotencyKey = (turn: Turn) => `molt:${turn.message.conversation}:${turn.seq}`;
 
+/** Run one attempt of a turn, with the platform's stop control offered while it runs. */
 export async function runTurn(turn: Turn, ctx: TurnContext): Promise<TurnOutcome> {
-  const { sink, inbox } = ctx;
+  const control = ctx.stop?.control;
+  let offered = Boolean(control);
+  const withdraw = async (how: Parameters<StopControl["ended"]>[0]) => {
+    if (!offered) return;
+    offered = false;
+    await quietly(control!.ended(how));
+  };
+  if (control) await quietly(control.running({ ref: ctx.stop!.ref, title: turn.message.text, first: turn.seq === 1 }));
+  // Once the answer is delivered there is nothing left to stop: the control goes with it.
+  const outcome = await runAttempt(turn, ctx, () => withdraw("done"));
+  await withdraw(outcome.kind === "retry" ? "retrying" : outcome.kind);
+  return outcome;
+}
+
+async function runAttempt(turn: Turn, ctx: TurnContext, answered: () => Promise<void>): Promise<TurnOutcome> {
+  const { sink } = ctx;
   let status = await ctx.gatewayStatus();
   if (status.phase === "ready") await quietly(sink.setStatus({ text: "thinking…" }));
   else {
@@ -65,6 +90,8 @@ export async function runTurn(turn: Turn, ctx: TurnContext): Promise<TurnOutcome
       if (result.kind !== "final") return result.outcome;
       runId = result.runId;
     }
+    if (ctx.signal?.aborted) return await stopped(ctx, client, turn, runId, undefined);
+    await answered();
     if (runId) await postMedia(turn, ctx, { ...ctx.media, client, transport, sessionKey: turn.message.conversation, runId, keyPrefix: mediaPrefix(turn) });
     await quietly(sink.clearStatus());
     return { kind: "done" };
@@ -81,6 +108,7 @@ async function streamRun(turn: Turn, ctx: TurnContext, client: GatewayClient, op
   const { sink, inbox } = ctx;
   const sessionKey = turn.message.conversation;
   const subscription = subscribeRun(client);
+  const stop = async (runId: string | undefined): Promise<RunResult> => ({ kind: "ended", outcome: await stopped(ctx, client, turn, runId, stream) });
   let stream: TextStream | undefined;
   const openStream = async () => {
     if (!stream) opened((stream = await sink.startText()));
@@ -100,6 +128,8 @@ async function streamRun(turn: Turn, ctx: TurnContext, client: GatewayClient, op
     let runId: string;
     if (recovered?.kind === "active") runId = recovered.runId;
     else {
+      // Stopped while the agent was still waking up: the message is never sent.
+      if (ctx.signal?.aborted) return await stop(undefined);
       const ack = await chatSend(client, { sessionKey, message: turn.message.text, idempotencyKey: idempotencyKey(turn) });
       runId = ack.runId;
       if (ack.status === "ok") {
@@ -143,7 +173,9 @@ async function streamRun(turn: Turn, ctx: TurnContext, client: GatewayClient, op
 
   /** Stream one run's events to the sink until it ends. */
   async function follow(runId: string): Promise<RunResult | { kind: "absorbed" } | { kind: "failed"; message: string }> {
-    for await (const event of withIdleTimeout(subscription, ctx.idleTimeoutMs ?? 300_000)) {
+    for await (const event of withIdleTimeout(subscription, ctx.idleTimeoutMs ?? 300_000, ctx.signal)) {
+      // Stopped: nothing that arrives after the stop is shown.
+      if (ctx.signal?.aborted) break;
       switch (event.type) {
         case "text":
           await (await openStream()).update(event.text);
@@ -165,13 +197,32 @@ async function streamRun(turn: Turn, ctx: TurnContext, client: GatewayClient, op
           return { kind: "ended", outcome: { kind: "done" } };
       }
     }
+    if (ctx.signal?.aborted) return stop(runId);
     throw new GatewayError("the run ended without a final message", true);
   }
+}
+
+/**
+ * End a stopped turn: abort the gateway's run (the model request is cut off), end the answer
+ * keeping what was shown, marked as stopped, and say so where nothing was shown yet.
+ */
+async function stopped(ctx: TurnContext, client: GatewayClient, turn: Turn, runId: string | undefined, stream: TextStream | undefined): Promise<TurnOutcome> {
+  if (runId) {
+    await chatAbort(client, { sessionKey: turn.message.conversation, runId }).catch((error) =>
+      console.warn("chat.abort failed:", message(error)),
+    );
+  }
+  if (stream) await quietly(stream.abort("stopped"));
+  else await quietly(ctx.sink.postNotice("Stopped.", "info"));
+  await quietly(ctx.sink.clearStatus());
+  return { kind: "stopped" };
 }
 
 async function postMedia(turn: Turn, ctx: TurnContext, media: MediaContext): Promise<void> {
   const artifacts = await awaitArtifacts(media);
   for (const artifact of artifacts) {
+    // A stop while the files are collected: none is posted after it.
+    if (ctx.signal?.aborted) return;
     if (turn.mediaPosted.includes(artifact.id)) continue;
     try {
       await ctx.sink.postMedia(await storeArtifact(media, artifact));
@@ -211,15 +262,20 @@ export function toolStatus(tool: string, title?: string): WorkingStatus {
 const mediaPrefix = (turn: Turn) => `${turn.message.conversation.replace(/[^\w.:-]+/g, "_")}/${turn.seq}`;
 
 /** Fail an iteration that goes quiet for too long (a hung run must not block the conversation). */
-async function* withIdleTimeout<T>(source: AsyncIterable<T>, ms: number): AsyncGenerator<T> {
+async function* withIdleTimeout<T>(source: AsyncIterable<T>, ms: number, signal?: AbortSignal): AsyncGenerator<T> {
   const iterator = source[Symbol.asyncIterator]();
+  // Ends the iteration at once when the turn is stopped, without waiting for the next event.
+  const aborted = new Promise<IteratorResult<T>>((resolve) => {
+    if (signal?.aborted) resolve({ done: true, value: undefined });
+    signal?.addEventListener("abort", () => resolve({ done: true, value: undefined }), { once: true });
+  });
   try {
     for (;;) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new GatewayError(`no word from the agent for ${ms / 1000} s`, true)), ms);
       });
-      const next = await Promise.race([iterator.next(), timeout]).finally(() => clearTimeout(timer));
+      const next = await Promise.race([iterator.next(), timeout, aborted]).finally(() => clearTimeout(timer));
       if (next.done) return;
       yield next.value;
     }

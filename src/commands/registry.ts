@@ -20,6 +20,7 @@ import { newCommand } from "./new";
 import { pairCommand } from "./pair";
 import { restartCommand } from "./restart";
 import { statusCommand } from "./status";
+import { stopCommand } from "./stop";
 
 /** A reply, plus structured data for the HTTP surface (chat shows only the text). */
 export interface CommandResult extends CommandReply {
@@ -67,6 +68,7 @@ export const commands: readonly Command[] = [
   logsCommand,
   backupCommand,
   auditCommand,
+  stopCommand,
 ];
 
 export interface Invocation {

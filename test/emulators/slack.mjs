@@ -24,6 +24,7 @@
 import { createHash } from "node:crypto";
 import http from "node:http";
 import { pathToFileURL } from "node:url";
+import { agentControl, agentMethods } from "./slack-agents.mjs";
 
 export const EMULATOR_TEAM_ID = "T0EMULATOR";
 export const EMULATOR_BOT_USER_ID = "U0EMUBOT";
@@ -295,6 +296,9 @@ const METHODS = {
   },
 };
 
+// Agent sessions, suggested prompts, ephemeral messages (test/emulators/slack-agents.mjs).
+Object.assign(METHODS, agentMethods({ channelState, addMessage }));
+
 /** The file bytes: hashed as they arrive, never held whole. */
 async function upload(state, req, res, id) {
   const file = state.files.get(id);
@@ -364,6 +368,7 @@ function nextTs(state) {
 // ---- control plane ----------------------------------------------------------------------------
 
 async function control(state, req, res, url) {
+  if (await agentControl(state, req, res, url, { channelState, readBody, send })) return;
   const channel = url.searchParams.get("channel") ?? undefined;
   const route = `${req.method} ${url.pathname}`;
   switch (route) {

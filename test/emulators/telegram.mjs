@@ -21,6 +21,7 @@
 import { createHash } from "node:crypto";
 import http from "node:http";
 import { pathToFileURL } from "node:url";
+import { buttonControl, buttonMethods, keepMarkup, pressesOf } from "./telegram-buttons.mjs";
 
 export const EMULATOR_BOT = { id: 7000000001, is_bot: true, first_name: "Molt", username: "molt_test_bot" };
 
@@ -112,7 +113,7 @@ const METHODS = {
   sendMessage: (state, body) => {
     const text = renderText(body.text, body.parse_mode, TEXT_LIMIT);
     if (text.error) return text;
-    return publicMessage(addMessage(state, body, { kind: "text", ...text }));
+    return publicMessage(keepMarkup(addMessage(state, body, { kind: "text", ...text }), body, parseJson));
   },
 
   editMessageText: (state, body) => {
@@ -173,6 +174,9 @@ const METHODS = {
   },
   getMyCommands: (state) => state.commands,
 };
+
+// Inline keyboards: deleteMessage, answerCallbackQuery, pressing a button (test/emulators/telegram-buttons.mjs).
+Object.assign(METHODS, buttonMethods({ chat, bad, parseJson }));
 
 function upload(state, body, files, field, limit) {
   const value = body[field];
@@ -278,6 +282,8 @@ function parseHtml(html) {
 // ---- control plane ----------------------------------------------------------------------------
 
 async function control(state, req, res, url) {
+  if (await buttonControl(state, req, res, url, { chat, readRaw, send, publicMessage })) return;
+  if (url.pathname === "/_emulator/presses") return send(res, 200, { presses: pressesOf(state) });
   const chatId = url.searchParams.get("chat_id") ?? undefined;
   const route = `${req.method} ${url.pathname}`;
   switch (route) {

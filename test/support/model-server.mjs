@@ -10,6 +10,9 @@
 //   - contains "tool"         -> first answers with an OpenAI tool_call (one of the offered
 //                                tools), then, once the tool result comes back, a text reply
 //   - contains "fail"         -> HTTP 500 (provider error path)
+//   - contains "keep talking" -> a long answer, slowly: 150 chunks, 200 ms apart (~30 s), so a
+//                                test can stop it mid-stream. `/_test/requests` tells whether a
+//                                streamed answer was cut off by the client (`cutOff`) or finished.
 //
 // API:  const m = await startModelServer({ port: 0 });  m.url (no /v1), m.requests, m.close()
 // HTTP: GET /_test/requests -> {requests: [{at, words}]} (read-only; for tests in workerd)
@@ -153,6 +156,7 @@ function plan(body, state) {
   if (/\b(picture|screenshot)\b/.test(lw)) {
     return { text: `Here is the picture you asked for.\n\nMEDIA:${state.pngPath()}\n`, chunks: 3, delayMs: 20 };
   }
+  if (/\bkeep talking\b/.test(lw)) return { text: longText(words), chunks: 150, delayMs: 200 };
   if (/\bslow\b/.test(lw)) return { text: `Slow echo: ${words}. ` + "tick ".repeat(20), chunks: 10, delayMs: 300 };
   if (/\blong\b/.test(lw)) return { text: longText(words), chunks: 12, delayMs: 10 };
   return { text: `Echo: ${words}`, chunks: 3, delayMs: 20 };
@@ -191,7 +195,7 @@ export async function startModelServer({ port = 0, host = "127.0.0.1" } = {}) {
       // Read-only, for tests: what the model was asked (the user's words only), to prove a message never got here.
       if (req.method === "GET" && url.pathname === "/_test/requests") {
         res.writeHead(200, { "content-type": "application/json" });
-        return res.end(JSON.stringify({ requests: requests.map(({ at, words }) => ({ at, words })) }));
+        return res.end(JSON.stringify({ requests: requests.map(({ at, words, cutOff, finished }) => ({ at, words, cutOff: cutOff === true, finished: finished === true })) }));
       }
       if (req.method === "GET" && /\/models$/.test(url.pathname)) {
         res.writeHead(200, { "content-type": "application/json" });
@@ -226,7 +230,11 @@ export async function startModelServer({ port = 0, host = "127.0.0.1" } = {}) {
 
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
       let closed = false;
-      res.on("close", () => { closed = true; });
+      const entry = requests.at(-1);
+      res.on("close", () => {
+        closed = true;
+        if (!entry.finished) entry.cutOff = true;
+      });
       const send = (delta, finish = null, extra = {}) => res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model,
         choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`);
       send({ role: "assistant", content: "" });
@@ -244,6 +252,7 @@ export async function startModelServer({ port = 0, host = "127.0.0.1" } = {}) {
         send({}, "stop");
       }
       res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [], usage: usage(p.text) })}\n\n`);
+      entry.finished = true;
       res.end("data: [DONE]\n\n");
     } catch (err) {
       if (!res.headersSent) res.writeHead(400, { "content-type": "application/json" });

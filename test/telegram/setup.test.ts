@@ -9,7 +9,7 @@ describe("Telegram set-up", () => {
     const settings = { token: env.TELEGRAM_BOT_TOKEN, secret: env.TELEGRAM_WEBHOOK_SECRET, workerUrl: "https://relay.test/", apiRoot: env.TELEGRAM_API_URL };
     const { webhookUrl, info } = await setupTelegramWebhook(settings);
     expect(webhookUrl).toBe("https://relay.test/telegram/webhook");
-    expect(info).toMatchObject({ url: webhookUrl, allowed_updates: ["message"] });
+    expect(info).toMatchObject({ url: webhookUrl, allowed_updates: ["message", "callback_query"] });
     const root = String(env.TELEGRAM_API_URL).replace(/\/+$/, "");
     const commands = (await (await fetch(`${root}/bot${env.TELEGRAM_BOT_TOKEN}/getMyCommands`, { method: "POST" })).json()) as {
       result: { command: string }[];

@@ -5,6 +5,7 @@ import type { Env } from "../../env";
 import { VerificationError } from "../../errors";
 import type { Adapter, CommandReply, Inbound } from "../types";
 import { splitText } from "../split";
+import { slackStop, suggestPrompts, tellStopRefused } from "./agent-session";
 import { slackApiConfig } from "./api";
 import { markdownToMrkdwn } from "./format";
 import { parseSlackCommand, parseSlackEvents, type SlackReplyTarget } from "./parse";
@@ -30,14 +31,21 @@ export const slackAdapter: Adapter = {
       const command = parseSlackCommand(body, slackApiConfig(env).baseUrl);
       return { events: [command], ack: (replies) => renderCommandReplies(replies) };
     }
-    const { events, challenge } = parseSlackEvents(body);
+    const { events, challenge, threadStarted } = parseSlackEvents(body);
     return {
       events,
-      ack: () => (challenge === undefined ? Response.json({}) : Response.json({ challenge })),
+      ack: (replies, later) => {
+        if (threadStarted) later(suggestPrompts(env, threadStarted));
+        // A stop button press that was refused (or came too late) is told to the presser alone.
+        const commands = events.filter((event) => event.kind === "command");
+        replies.forEach((reply, i) => !reply.ok && commands[i] && later(tellStopRefused(env, commands[i].reply, reply.text)));
+        return challenge === undefined ? Response.json({}) : Response.json({ challenge });
+      },
     };
   },
 
   openReply: (env, target) => openSlackReply(env, target as SlackReplyTarget),
+  stop: slackStop,
 };
 
 /** A slash command's answer: an ephemeral message only the caller sees. */

@@ -4,6 +4,7 @@
  */
 import { PayloadError } from "../../errors";
 import type { InboundCommand, InboundEvent, InboundMessage, ReplyTarget } from "../types";
+import { AGENT_EVENT_TYPES, parseSlackAgentEvent, type SlackThreadStarted } from "./agent-events";
 import { DEFAULT_SLACK_API_URL, trustedResponseUrl } from "./api";
 
 /** Where one Slack conversation's replies go. */
@@ -37,6 +38,8 @@ export interface SlackCommandTarget extends SlackReplyTarget {
 export interface ParsedSlackEvents {
   events: InboundEvent[];
   challenge?: string;
+  /** The agent split pane was opened (assistant_thread_started): it gets suggested prompts. */
+  threadStarted?: SlackThreadStarted;
 }
 
 interface SlackMessageEvent {
@@ -75,6 +78,7 @@ export function parseSlackEvents(body: string): ParsedSlackEvents {
   const event = envelope.event;
   if (!event || typeof event !== "object") throw new PayloadError("event_callback without an event");
   if (!envelope.team_id || !envelope.event_id) throw new PayloadError("event_callback without team_id or event_id");
+  if (AGENT_EVENT_TYPES.has(String(event.type))) return parseSlackAgentEvent(envelope);
 
   const botUserId = envelope.authorizations?.find((a) => a.is_bot)?.user_id;
   if (!isFromPerson(event, botUserId)) return { events: [] };
@@ -114,6 +118,8 @@ function toMessage(
       thread_ts: thread,
       user,
       user_team: event.user_team ?? event.team ?? team,
+      // The message's own ts: equal to `thread_ts` when it started the thread (agent-session.ts).
+      ts,
     } satisfies SlackReplyTarget,
     text: stripLeadingMention(event.text ?? "", botUserId),
     sentAt: Math.round(Number(ts) * 1000),

@@ -8,9 +8,11 @@ import { VerificationError } from "../../errors";
 import { splitText } from "../split";
 import type { Adapter, CommandReply, Inbound, InboundEvent } from "../types";
 import { groupMode, telegramBotInfo } from "./bot-info";
+import { isCallbackTarget } from "./callback";
 import { markdownToTelegramHtml, TELEGRAM_TEXT_LIMIT } from "./format";
 import { parseTelegramUpdate, type TelegramReplyTarget } from "./parse";
 import { openTelegramReply, telegramLimits } from "./reply";
+import { telegramStop } from "./stop-button";
 import { parseUpdateBody, verifyTelegramRequest } from "./verify";
 
 export const TELEGRAM_WEBHOOK_PATH = "/telegram/webhook";
@@ -30,6 +32,7 @@ export const telegramAdapter: Adapter = {
   },
 
   openReply: (env, target) => openTelegramReply(env, target as TelegramReplyTarget),
+  stop: telegramStop,
 };
 
 /**
@@ -46,6 +49,11 @@ export function renderCommandReplies(
   const command = events.find((event) => event.kind === "command");
   if (!command || replies.length === 0) return new Response(null, { status: 200 });
   const target = command.reply as TelegramReplyTarget;
+  // A button press (the Stop button) is answered with a short notice on the presser's screen.
+  if (isCallbackTarget(target)) {
+    const reply = replies[0]!;
+    return Response.json({ method: "answerCallbackQuery", callback_query_id: target.callback_query_id, text: reply.text.slice(0, 200), show_alert: !reply.ok });
+  }
   // Telegram counts the limit after parsing the markup, so splitting the Markdown is enough.
   const markdown = replies.map(commandMarkdown).join("\n\n");
   const parts = splitText(markdown, TELEGRAM_TEXT_LIMIT - 64);

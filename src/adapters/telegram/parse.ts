@@ -9,6 +9,7 @@
  */
 import type { InboundCommand, InboundEvent, InboundMessage, ReplyTarget } from "../types";
 import type { GroupMode, TelegramBotInfo } from "./bot-info";
+import { parseTelegramCallback } from "./callback";
 
 /** Where one Telegram conversation's replies go. */
 export interface TelegramReplyTarget extends ReplyTarget {
@@ -48,7 +49,8 @@ interface TelegramMessage {
   reply_to_message?: { from?: { id: number } };
 }
 
-export function parseTelegramUpdate(update: { update_id: number; message?: unknown }, options: ParseOptions): InboundEvent[] {
+export function parseTelegramUpdate(update: { update_id: number; message?: unknown; callback_query?: unknown }, options: ParseOptions): InboundEvent[] {
+  if (update.callback_query !== undefined) return parseTelegramCallback(update.update_id, update.callback_query);
   const message = update.message as TelegramMessage | undefined;
   if (!isPersonMessage(message)) return [];
   const text = message.text ?? message.caption ?? "";
