@@ -4,12 +4,11 @@
  * in the intake (its delivery keys are not even remembered), no command runs, and nothing reaches
  * the Slack API. The same request, signed right, goes through (so the checks below can see it).
  */
-import { env, runInDurableObject, SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { slackAdapter } from "../../src/adapters/slack";
-import type { InboundEvent } from "../../src/adapters/types";
-import { intake, type IntakeObject } from "../../src/bridge/intake-object";
 import { policy } from "../../src/policy/policy-object";
+import { intakeHolds } from "../support/intake-keys";
 import { slashRequest } from "../support/slack-admin";
 import { slackCalls, uniqueChannel } from "../support/slack-relay";
 import { slackSignature, TEST_SLACK_SIGNING_SECRET } from "../support/slack-sign";
@@ -48,17 +47,6 @@ async function badSignatures(body: string): Promise<[string, Record<string, stri
 function post(url: string, body: string, headers: Record<string, string>): Promise<Response> {
   const type = url.endsWith("/slack/commands") ? "application/x-www-form-urlencoded" : "application/json";
   return SELF.fetch(url, { method: "POST", headers: { "content-type": type, ...headers }, body });
-}
-
-/** What the intake shard of `event`'s conversation holds of it: the keys it remembers, the messages it keeps. */
-async function intakeHolds(event: InboundEvent): Promise<{ keys: number; pending: number }> {
-  return runInDurableObject(intake(env, event.conversation), (_instance: IntakeObject, state) => {
-    const sql = state.storage.sql;
-    const marks = event.dedupeKeys.map(() => "?").join(", ");
-    const keys = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM seen WHERE key IN (${marks})`, ...event.dedupeKeys).one().n;
-    const pending = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM pending WHERE conversation = ?", event.conversation).one().n;
-    return { keys, pending };
-  });
 }
 
 describe("Slack webhooks refuse what Slack didn't sign", () => {
