@@ -1,5 +1,10 @@
-import { policy, type PairingSummary } from "../policy/policy-object";
+import { adapterFor } from "../adapters";
+import type { ReplyTarget } from "../adapters/types";
+import type { Env } from "../env";
+import { type PairingApproval, policy, type PairingSummary } from "../policy/policy-object";
 import { type Command, UsageError } from "./registry";
+
+export const APPROVED_NOTICE = "You're approved: you can talk to the assistant now.";
 
 export const pairCommand: Command = {
   name: "pair",
@@ -22,11 +27,26 @@ export const pairCommand: Command = {
     }
     if ((action !== "approve" && action !== "deny") || !code) throw new UsageError("Say `list`, `approve CODE` or `deny CODE`.");
 
-    const request: PairingSummary | undefined = action === "approve" ? await store.approvePairing(code, actor) : await store.denyPairing(code);
-    if (!request) return { ok: false, title: "Pairing", text: `No pending request with code \`${code}\` (codes expire after an hour).` };
+    const missing = { ok: false, title: "Pairing", text: `No pending request with code \`${code}\` (codes expire after an hour).` };
     if (action === "approve") {
-      return { ok: true, title: "Pairing", text: `Approved \`${request.sender}\`: their messages now reach the agent.`, audit: `approved ${request.sender}`, data: { approved: request.sender } };
+      // Typed by hand: the RPC type of the reply target is too deep for the compiler.
+      const approver = store as unknown as { approvePairing(code: string, by: string): Promise<PairingApproval | undefined> };
+      const approved = await approver.approvePairing(code, actor);
+      if (!approved) return missing;
+      await tell(env, approved.sender, approved.reply);
+      return { ok: true, title: "Pairing", text: `Approved \`${approved.sender}\`: their messages now reach the agent.`, audit: `approved ${approved.sender}`, data: { approved: approved.sender } };
     }
-    return { ok: true, title: "Pairing", text: `Denied the request from \`${request.sender}\`.`, audit: `denied ${request.sender}`, data: { denied: request.sender } };
+    const denied: PairingSummary | undefined = await store.denyPairing(code);
+    if (!denied) return missing;
+    return { ok: true, title: "Pairing", text: `Denied the request from \`${denied.sender}\`.`, audit: `denied ${denied.sender}`, data: { denied: denied.sender } };
   },
 };
+
+/** Tell the approved sender, where they asked. Best effort: the approval stands if the platform won't take it. */
+async function tell(env: Env, sender: string, reply: ReplyTarget): Promise<void> {
+  try {
+    await adapterFor(reply.platform).openReply(env, reply).postNotice(APPROVED_NOTICE, "info");
+  } catch (error) {
+    console.warn(`pairing notice to ${sender} failed:`, error instanceof Error ? error.message : String(error));
+  }
+}

@@ -6,6 +6,8 @@
 import type { Env } from "../env";
 
 const LINK_TTL_SECONDS = 7 * 24 * 3600;
+/** The only objects a link may serve: the agent's media, never the rest of the bucket. */
+export const MEDIA_PREFIX = "media/";
 
 async function linkKey(secret: string): Promise<CryptoKey> {
   const material = new TextEncoder().encode(`molt-relay media link:${secret}`);
@@ -33,7 +35,8 @@ export async function signedMediaLink(publicUrl: string, key: string, secret: st
 /** Serve `GET /media/...` for a valid, unexpired signature; 403 otherwise, 404 when the object is gone. */
 export async function serveMediaLink(request: Request, env: Env, nowMs = Date.now()): Promise<Response> {
   const url = new URL(request.url);
-  const key = url.pathname.slice(1).split("/").map(decodeURIComponent).join("/");
+  const key = mediaKeyOf(url.pathname);
+  if (key === undefined) return Response.json({ error: "invalid or expired media link" }, { status: 403 });
   const expires = Number(url.searchParams.get("expires"));
   const signature = unhex(url.searchParams.get("sig") ?? "");
   if (!signature || !Number.isInteger(expires) || expires * 1000 < nowMs) {
@@ -48,4 +51,20 @@ export async function serveMediaLink(request: Request, env: Env, nowMs = Date.no
   headers.set("content-length", String(object.size));
   headers.set("cache-control", "private, max-age=3600");
   return new Response(object.body, { headers });
+}
+
+/**
+ * The object key a link's path names, if it stays under MEDIA_PREFIX: no empty, `.` or `..`
+ * segment (decoded, so `%2e%2e` and `%2F` count), whatever was signed. Undefined otherwise, and
+ * for a malformed escape.
+ */
+function mediaKeyOf(pathname: string): string | undefined {
+  let key: string;
+  try {
+    key = pathname.slice(1).split("/").map(decodeURIComponent).join("/");
+  } catch {
+    return undefined;
+  }
+  if (!key.startsWith(MEDIA_PREFIX) || key.split("/").some((part) => part === "" || part === "." || part === "..")) return undefined;
+  return key;
 }

@@ -4,7 +4,7 @@
  * store.ts, decisions in admission.ts.
  */
 import { DurableObject } from "cloudflare:workers";
-import { adapterFor } from "../adapters";
+import type { ReplyTarget } from "../adapters/types";
 import type { Env } from "../env";
 import { admit, canonicalId, type Admission, type AdmissionRequest } from "./admission";
 import { normalisePairingCode } from "./codes";
@@ -15,6 +15,9 @@ export type { Admission, AdmissionRequest, AuditEntry, ListEntry, PairingRequest
 
 /** A pairing request as callers see it: where to reply stays inside. */
 export type PairingSummary = Omit<PairingRequest, "reply">;
+
+/** An approved request, and where its sender asked: the approver tells them there. */
+export type PairingApproval = PairingSummary & { reply: ReplyTarget };
 
 /** Conversations older than this don't count towards status. */
 const RECENT_MS = 24 * 3600 * 1000;
@@ -43,16 +46,16 @@ export class PolicyObject extends DurableObject<Env> {
   }
 
   /**
-   * Approve a pending code: its sender joins the DM allowlist and is told so where they asked.
-   * Undefined when no such code is pending.
+   * Approve a pending code: its sender joins the DM allowlist. Returns where they asked, for the
+   * caller to tell them (the policy decides; it doesn't talk to platforms). Undefined when no
+   * such code is pending.
    */
-  async approvePairing(code: string, by: string): Promise<PairingSummary | undefined> {
+  async approvePairing(code: string, by: string): Promise<PairingApproval | undefined> {
     const request = this.pendingByCode(code);
     if (!request) return undefined;
     this.store.allowSender(request.sender, by, Date.now());
     this.store.removePairing(request.code);
-    await this.tell(request, "You're approved: you can talk to the assistant now.");
-    return summary(request);
+    return { ...summary(request), reply: request.reply };
   }
 
   async denyPairing(code: string): Promise<PairingSummary | undefined> {
@@ -119,15 +122,6 @@ export class PolicyObject extends DurableObject<Env> {
     const admission = admit(this.store, this.env, request, now);
     if (admission.allowed) this.store.touchConversation(request.conversation, now);
     return admission;
-  }
-
-  /** Best effort: the decision stands even if the platform won't take the message. */
-  private async tell(request: PairingRequest, text: string): Promise<void> {
-    try {
-      await adapterFor(request.reply.platform).openReply(this.env, request.reply).postNotice(text, "info");
-    } catch (error) {
-      console.warn(`pairing notice to ${request.sender} failed:`, error instanceof Error ? error.message : String(error));
-    }
   }
 
   private pendingByCode(code: string): PairingRequest | undefined {

@@ -94,10 +94,12 @@ describe("the admin surface behind Access", () => {
     expect(unknown.ok).toBe(false);
     expect(unknown.text).toMatch(/No model `nope\/nothing`/);
 
-    // The only model there is: a real config.patch that changes nothing for the other tests.
+    // The model already in use (the only one there is): a real config.patch, which the gateway
+    // answers without writing its config or restarting, so the gateway the other files share is
+    // left alone. A test that switches models needs a gateway of its own (the sandbox project's).
     const set = await json(await adminRequest("/admin/commands/model", { body: { args: ["stand-in"] } }));
     expect(set.ok).toBe(true);
-    expect(set.data).toMatchObject({ primary: "molt/stand-in" });
+    expect(set.data).toEqual({ primary: "molt/stand-in", previous: "molt/stand-in" });
   });
 
   it("tails the gateway's logs without the gateway token", async () => {

@@ -48,10 +48,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * @param {string} [o.home]           default: a fresh temp dir (removed by stop() unless keepHome)
  * @param {string[]|string} [o.trustedProxies]
  * @param {object} [o.env]            extra env for the start script (e.g. MODEL, ANTHROPIC_API_KEY)
- * @param {number} [o.timeoutMs=90000] readiness budget
+ * @param {number} [o.timeoutMs=240000] readiness budget (a start takes 15-25 s alone, minutes on a busy 2-core machine)
  * @param {boolean} [o.keepHome=false]
  */
-export async function startGateway({ port, token, modelUrl, home, trustedProxies, env = {}, timeoutMs = 90_000, keepHome = false } = {}) {
+export async function startGateway({ port, token, modelUrl, home, trustedProxies, env = {}, timeoutMs = 240_000, keepHome = false } = {}) {
   if (!token) throw new Error("startGateway: token is required");
   port ??= await freePort();
   const ownHome = !home;

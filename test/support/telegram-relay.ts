@@ -6,19 +6,43 @@
 import { env, SELF } from "cloudflare:test";
 import { expect } from "vitest";
 import { TELEGRAM_SECRET_HEADER } from "../../src/adapters/telegram/verify";
+import { policy } from "../../src/policy/policy-object";
 
 export const TELEGRAM_BOT_ID = 7000000001;
 
-let counter = 0;
-
-/** A fresh private chat id (positive), or a group id (negative, supergroup style). */
+/**
+ * A fresh private chat id (positive), or a group id (negative, supergroup style). Random, from
+ * 6e9 values: test files start at the same moment in workers of their own, so a clock and a
+ * per-file counter would give two of them the same ids. Private ids stay between 1e9 and 7e9,
+ * clear of the test admin (424242) and the emulator's bot (7000000001).
+ */
 export function uniqueChatId(kind: "private" | "group" = "private"): number {
-  const id = 600_000_000 + ((Date.now() % 100_000_000) * 7 + counter++ * 131 + Math.floor(Math.random() * 1000)) % 1_000_000_000;
+  const [high, low] = crypto.getRandomValues(new Uint32Array(2));
+  const id = 1_000_000_000 + (((high! & 1) * 2 ** 32 + low!) % 6_000_000_000);
   return kind === "private" ? id : -(1_000_000_000_000 + id);
 }
 
 let updateCounter = Math.floor(Math.random() * 1_000_000) * 100;
 export const nextUpdateId = () => ++updateCounter;
+
+/**
+ * A fresh private chat whose user may DM the agent: allowed through the policy's public
+ * `allowSender`, as `/molt allow telegram:<id>` does (DMs follow the default `pairing` policy).
+ */
+export async function allowedChatId(): Promise<number> {
+  const id = uniqueChatId();
+  await policy(env).allowSender(`telegram:${id}`, "telegram:424242");
+  return id;
+}
+
+/** The webhook request Telegram would send for `update` (the right secret). */
+export function webhookRequest(update: unknown): Request {
+  return new Request("https://relay.test/telegram/webhook", {
+    method: "POST",
+    headers: { "content-type": "application/json", [TELEGRAM_SECRET_HEADER]: env.TELEGRAM_WEBHOOK_SECRET! },
+    body: JSON.stringify(update),
+  });
+}
 
 /** POST an update to the Worker's webhook, with the right secret unless told otherwise. */
 export function postUpdate(update: unknown, secret: string | null = env.TELEGRAM_WEBHOOK_SECRET!): Promise<Response> {

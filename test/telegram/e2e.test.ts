@@ -4,28 +4,26 @@
  * model), and the reply arrives at the Bot API emulator: a typing indicator, drafts, the final
  * message, and the agent's picture uploaded from R2 with sendPhoto.
  *
- * The test config sets `DM_POLICY=telegram:open`, so these DMs reach the bridge; the pairing flow
- * for a stranger runs with `pairing` in force and a Telegram admin (the same app, another env).
+ * DMs follow the default policy, `pairing`: the DM tests' users are allowed first, through the
+ * policy's public `allowSender` (what `/molt allow` does), and a stranger gets a pairing code that
+ * the test config's Telegram admin approves with `/molt pair approve`.
  */
-import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
-import { afterAll, describe, expect, it } from "vitest";
-import { TELEGRAM_SECRET_HEADER } from "../../src/adapters/telegram/verify";
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { telegramAdapter } from "../../src/adapters/telegram";
 import { conversation } from "../../src/bridge/conversation-object";
-import type { Env } from "../../src/env";
-import worker from "../../src/index";
-import { policy } from "../../src/policy/policy-object";
+import type { Turn } from "../../src/bridge/inbox";
+import { intakeHolds, sweepIntakeKeys } from "../support/intake-keys";
 import { eventually } from "../support/slack-relay";
 import { isStopButtonCall } from "../support/stop";
-import { expectNoUnmatchedTelegramCalls, postUpdate, privateText, telegramCalls, telegramChat, uniqueChatId } from "../support/telegram-relay";
-
-afterAll(expectNoUnmatchedTelegramCalls);
+import { allowedChatId, postUpdate, privateText, telegramCalls, telegramChat, uniqueChatId, webhookRequest } from "../support/telegram-relay";
 
 const finalText = (chat: number, needle: string) => async () =>
   (await telegramChat(chat)).messages.find((m) => m.kind === "text" && m.text.includes(needle));
 
 describe("Telegram DM → bridge → real gateway → Telegram", () => {
   it("answers a DM with a streamed reply and the agent's picture, streamed from R2", async () => {
-    const user = uniqueChatId();
+    const user = await allowedChatId();
     const response = await postUpdate(privateText(user, "send me a picture please"));
     expect(response.status).toBe(200);
 
@@ -33,8 +31,9 @@ describe("Telegram DM → bridge → real gateway → Telegram", () => {
     expect(reply.html).not.toBeNull();
     const photo = await eventually(
       async () => (await telegramChat(user)).messages.find((m) => m.kind === "photo"),
-      30_000,
+      90_000,
       "the photo",
+      async () => (await telegramCalls(user)).map(({ method, status, response, files }) => ({ method, status, response, files })),
     );
 
     // The Stop button (stop-e2e.test.ts) may show while a slow first turn runs: not counted here.
@@ -57,77 +56,55 @@ describe("Telegram DM → bridge → real gateway → Telegram", () => {
     expect(photo.file).toMatchObject({ bytes: stored.objects[0]!.size, sha256: digest });
   });
 
-  it("answers a redelivered update once", async () => {
-    const user = uniqueChatId();
+  it("answers a redelivered update once, whichever layer recognises it", async () => {
+    const user = await allowedChatId();
     const update = privateText(user, "only once please");
     expect((await postUpdate(update)).status).toBe(200);
+    // The intake recognises this one.
     expect((await postUpdate(update)).status).toBe(200);
     await eventually(finalText(user, "Echo: only once please"), 90_000, "the reply");
+
+    // One that comes after the intake swept its keys gets past it: the bridge alone must recognise it.
+    const [event] = (await telegramAdapter.receive(webhookRequest(update), env, Date.now())).events;
+    await sweepIntakeKeys(event!);
+    expect((await postUpdate(update)).status).toBe(200);
+    expect((await intakeHolds(event!)).keys).toBe(event!.dedupeKeys.length);
+    await eventually(async () => (await intakeHolds(event!)).pending === 0, 30_000, "the hand-over to the bridge");
+
     // A follow-up in the same chat is answered after any duplicate would have been.
     await postUpdate(privateText(user, "and a follow-up"));
     await eventually(finalText(user, "Echo: and a follow-up"), 90_000, "the follow-up");
     const answers = (await telegramChat(user)).messages.filter((m) => m.text.includes("Echo: only once please"));
     expect(answers).toHaveLength(1);
+    const turns = await (conversation(env, event!.conversation) as unknown as { turns(): Promise<Turn[]> }).turns();
+    expect(turns.map((turn) => turn.message.text)).toEqual(["and a follow-up", "only once please"]);
   });
 });
 
 describe("a stranger's DM under the pairing policy", () => {
-  /** An admin in the test config's ADMINS (commands from chat run in objects of their own, with that env). */
+  /** An admin in the test config's ADMINS. */
   const admin = 424242;
-  const pairingEnv = { ...env, DM_POLICY: "telegram:pairing" };
 
-  async function post(update: unknown): Promise<Response> {
-    const ctx = createExecutionContext();
-    const response = await worker.fetch(
-      new Request("https://relay.test/telegram/webhook", {
-        method: "POST",
-        headers: { "content-type": "application/json", [TELEGRAM_SECRET_HEADER]: env.TELEGRAM_WEBHOOK_SECRET! },
-        body: JSON.stringify(update),
-      }),
-      pairingEnv,
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
-    return response;
-  }
-
-  /**
-   * The policy object reads DM_POLICY from its own env, which the test config pins to
-   * `telegram:open`: switch the live instance to `pairing` for this test, and back after it.
-   */
-  async function withPairingPolicy(run: () => Promise<void>): Promise<void> {
-    const stub = policy(env);
-    let original: Env | undefined;
-    await runInDurableObject(stub, (instance) => {
-      const object = instance as unknown as { env: Env };
-      original = object.env;
-      object.env = { ...object.env, DM_POLICY: pairingEnv.DM_POLICY };
-    });
-    try {
-      await run();
-    } finally {
-      await runInDurableObject(stub, (instance) => void ((instance as unknown as { env: Env }).env = original!));
-    }
-  }
-
-  it("gets a pairing code, reaches the agent only after an admin approves it", () => withPairingPolicy(async () => {
+  it("gets a pairing code, reaches the agent only after an admin approves it", async () => {
     const stranger = uniqueChatId();
-    expect((await post(privateText(stranger, "hello, who are you?"))).status).toBe(200);
+    expect((await postUpdate(privateText(stranger, "hello, who are you?"))).status).toBe(200);
 
-    const notice = await eventually(finalText(stranger, "pairing code"), 10_000, "the pairing notice");
+    const notice = await eventually(finalText(stranger, "pairing code"), 30_000, "the pairing notice");
     const code = /`?([A-Z0-9]{8})`?/.exec(notice.text.split("pairing code is")[1] ?? "")?.[1];
     expect(code).toBeDefined();
     // Refused at the edge: nothing stored in a bridge, so nothing reached the gateway.
     const bridge = conversation(env, `telegram:${stranger}`) as unknown as { turns(): Promise<unknown[]> };
     expect(await bridge.turns()).toEqual([]);
 
-    const approval = await post(privateText(admin, `/molt pair approve ${code}`));
+    // The admin approves it from their own DM; the answer comes in the webhook's response.
+    const approval = await postUpdate(privateText(admin, `/molt pair approve ${code}`));
     const answer = (await approval.json()) as { method: string; chat_id: number; text: string };
     expect(answer).toMatchObject({ method: "sendMessage", chat_id: admin });
-    expect(answer.text).not.toMatch(/⚠️/);
+    expect(answer.text).toMatch(new RegExp(`Approved .*telegram:${stranger}`));
+    await eventually(finalText(stranger, "You're approved"), 30_000, "the approval notice");
 
-    expect((await post(privateText(stranger, "hello again"))).status).toBe(200);
+    expect((await postUpdate(privateText(stranger, "hello again"))).status).toBe(200);
     await eventually(finalText(stranger, "Echo: hello again"), 90_000, "the answer after approval");
     expect((await telegramChat(stranger)).messages.some((m) => m.text.includes("Echo: hello, who are you?"))).toBe(false);
-  }));
+  });
 });

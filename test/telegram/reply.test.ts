@@ -5,7 +5,7 @@
  * limits, the typing indicator, and files streamed from a real R2 object.
  */
 import { env } from "cloudflare:test";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import type { TelegramReplyTarget } from "../../src/adapters/telegram/parse";
 import { openTelegramReply, type TelegramReplyOptions, telegramLimits } from "../../src/adapters/telegram/reply";
 import type { RetryPolicy } from "../../src/adapters/retry";
@@ -203,39 +203,58 @@ describe("platform faults", () => {
   });
 });
 
+/**
+ * The sink repeats `typing` on an interval timer. Whether it stopped is read from the timer itself
+ * (setInterval and clearInterval, watched and passed through), not from a pause: once its timer
+ * is cleared, no more `typing` can come. The refresh period picks the sink's timer out.
+ */
+function watchRepeats(periodMs: number) {
+  const started = vi.spyOn(globalThis, "setInterval");
+  const cleared = vi.spyOn(globalThis, "clearInterval");
+  const timers = () => started.mock.calls.flatMap((call, i) => (call[1] === periodMs ? [started.mock.results[i]!.value as unknown] : []));
+  return {
+    timers,
+    /** Timers of this period that are still running. */
+    running: () => timers().filter((timer) => !cleared.mock.calls.some(([handle]) => handle === timer)),
+  };
+}
+
 describe("typing indicator", () => {
+  afterEach(() => vi.restoreAllMocks());
+
   it("repeats sendChatAction typing until the status is cleared", async () => {
     const target = privateTarget();
+    const repeats = watchRepeats(25);
     const { sink } = open(target, { limits: { ...telegramLimits, minEditIntervalMs: 0, statusRefreshMs: 25 } });
     await sink.setStatus({ text: "thinking…" });
     await eventually(async () => (await telegramChat(target.chat_id)).actions.length >= 3 || undefined, 5_000, "three typing actions");
+    expect(repeats.timers()).toHaveLength(1);
     await sink.clearStatus();
-    const count = (await telegramChat(target.chat_id)).actions.length;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Its timer is gone: nothing repeats any more.
+    expect(repeats.running()).toEqual([]);
     const { actions } = await telegramChat(target.chat_id);
-    expect(actions.length).toBe(count);
     expect(new Set(actions.map((a) => a.action))).toEqual(new Set(["typing"]));
   });
 
   it("stops when the answer is finished, and gives up after maxStatusMs", async () => {
     const target = privateTarget();
     let clock = 0;
+    const repeats = watchRepeats(20);
     const { sink } = open(target, { now: () => clock, maxStatusMs: 1_000, limits: { ...telegramLimits, minEditIntervalMs: 0, statusRefreshMs: 20 } });
     await sink.setStatus({ text: "thinking…" });
     await eventually(async () => (await telegramChat(target.chat_id)).actions.length >= 2 || undefined, 5_000, "two typing actions");
+    expect(repeats.running()).toHaveLength(1);
     clock = 5_000; // a turn left for a retry: nobody clears the status
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    const stalled = (await telegramChat(target.chat_id)).actions.length;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect((await telegramChat(target.chat_id)).actions.length).toBe(stalled);
+    // The next tick finds the status too old and stops the timer itself.
+    await eventually(async () => repeats.running().length === 0, 5_000, "the indicator to give up");
 
     const other = privateTarget();
     const second = open(other, { limits: { ...telegramLimits, minEditIntervalMs: 0, statusRefreshMs: 20 } });
     await second.sink.setStatus({ text: "thinking…" });
+    expect(repeats.running()).toHaveLength(1);
     await (await second.sink.startText()).finish("Done.");
-    const after = (await telegramChat(other.chat_id)).actions.length;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect((await telegramChat(other.chat_id)).actions.length).toBe(after);
+    expect(repeats.running()).toEqual([]);
+    expect(repeats.timers()).toHaveLength(2);
   });
 
   it("does not wait out a 429 for the indicator", async () => {
