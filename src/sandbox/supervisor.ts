@@ -20,6 +20,7 @@ import {
 import { openSandbox, sandboxTransport } from "./transport";
 import { PRIMARY_MODEL_SETTING } from "../commands/model";
 import { policy } from "../policy/policy-object";
+import { recordGatewayPhase } from "./usage-object";
 
 export type GatewayPhase = "stopped" | "starting" | "ready" | "unreachable";
 
@@ -184,6 +185,7 @@ export class GatewaySupervisor extends DurableObject<Env> {
   private async save(change: Partial<GatewayStatus>): Promise<GatewayStatus> {
     const next = { ...(await this.load()), ...change };
     await this.ctx.storage.put("status", next);
+    await recordGatewayPhase(this.env, next);
     return next;
   }
 }
