@@ -31,7 +31,8 @@ export function BarChart(props: { id: string; caption: string; points: ChartPoin
         })}
         {props.points
           .map((point, index) => [point, index] as const)
-          .filter(([, index]) => index % 7 === 0 || index === props.points.length - 1)
+          // Every 7th day, counted back from today, so that the last label is today's.
+          .filter(([, index]) => (props.points.length - 1 - index) % 7 === 0)
           .map(([point, index]) => (
             <text x={index * slot + slot / 2} y={HEIGHT - 3} text-anchor="middle">
               {point.label.slice(5)}

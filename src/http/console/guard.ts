@@ -5,7 +5,7 @@
  *   and the form must carry this Access session's token. A logged-in owner's browser sends Access's
  *   cookie with any request, including one a hostile page makes it send: these checks are what
  *   stop that request;
- * - strict headers on every response: no scripts at all, no framing, no caching, no referrer.
+ * - strict headers on every response: no scripts at all, no framing, no caching, no referrer to other sites.
  */
 import type { MiddlewareHandler } from "hono";
 import type { AccessIdentity } from "../../access";
@@ -32,7 +32,8 @@ export function consoleHeaders(): MiddlewareHandler {
     c.res.headers.set("content-security-policy", CONTENT_SECURITY_POLICY);
     c.res.headers.set("x-frame-options", "DENY");
     c.res.headers.set("x-content-type-options", "nosniff");
-    c.res.headers.set("referrer-policy", "no-referrer");
+    // Not `no-referrer`: with it, Chromium sends `Origin: null` on the console's own form posts.
+    c.res.headers.set("referrer-policy", "same-origin");
     c.res.headers.set("cache-control", "no-store");
   };
 }

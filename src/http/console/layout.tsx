@@ -25,7 +25,7 @@ export function Layout(props: { page: PageName; who: string; flash?: Flash; chil
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
+        <meta name="referrer" content="same-origin" />
         <title>{`${title} · molt-relay`}</title>
         <link rel="stylesheet" href="/admin/console.css" />
       </head>

@@ -33,6 +33,17 @@ pre.log { background: var(--bg); border: 1px solid var(--line); border-radius: 6
 .flash { border-left: 4px solid var(--ok); }
 .flash.failed { border-left-color: var(--bad); }
 .flash pre { white-space: pre-wrap; margin: 6px 0 0; }
+h3 { font-size: 15px; margin: 14px 0 6px; }
+ul.items { list-style: none; padding: 0; margin: 0; }
+ul.items > li { border-top: 1px solid var(--line); padding: 10px 0; }
+ul.items > li:first-child { border-top: 0; }
+ul.plain { list-style: none; padding: 0; margin: 0; }
+ul.plain > li { margin-bottom: 4px; }
+.buttons { margin-top: 6px; display: flex; gap: 8px; }
+code.big { font-size: 16px; letter-spacing: 1px; }
+.platform { border-top: 1px solid var(--line); }
+.platform:first-of-type { border-top: 0; }
+.small { font-size: 12px; }
 form.inline { display: inline; margin: 0 4px 0 0; }
 form.row { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin: 6px 0; }
 input[type=text] { font: inherit; padding: 6px 8px; border: 1px solid var(--line); border-radius: 6px; min-width: 14em; background: var(--card); color: var(--fg); }

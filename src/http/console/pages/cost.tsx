@@ -20,7 +20,7 @@ export async function costPage({ env, now }: PageContext) {
     <>
       <section class="card">
         <h2>Last {DAYS} days</h2>
-        <BarChart id="chart-awake" caption="Container awake (hours)" unit="h" points={days.map((day) => ({ label: day.day, value: day.awakeSeconds / 3600 }))} />
+        <BarChart id="chart-awake" caption="Container awake (hours)" unit="h" digits={2} points={days.map((day) => ({ label: day.day, value: day.awakeSeconds / 3600 }))} />
         <BarChart id="chart-turns" caption="Turns" unit="turns" digits={0} points={days.map((day) => ({ label: day.day, value: day.turns }))} />
         {browserUsed ? (
           <BarChart id="chart-browser" caption="Browser Rendering (minutes)" unit="min" points={days.map((day) => ({ label: day.day, value: day.browserSeconds / 60 }))} />
@@ -38,25 +38,33 @@ export async function costPage({ env, now }: PageContext) {
         <div class="scroll">
           <table>
             <thead>
-              <tr><th>Item</th><th class="num">Price</th><th class="num">Included</th><th class="num">This month</th><th class="num">Awake all month</th><th>Source</th></tr>
+              <tr><th>Item</th><th class="num">This month</th><th class="num">Awake all month</th></tr>
             </thead>
             <tbody>
               {rows.map(([line, always]) => (
                 <tr>
                   <td>
                     {line.item}
-                    {line.note ? <div class="muted">{line.note}</div> : null}
+                    <div class="muted small">
+                      {price(line)}
+                      {line.price.included ? `, ${compact(line.price.included)} ${line.unit} included` : ""} ·{" "}
+                      <a href={line.price.source}>source</a>
+                      {line.price.verified ? "" : " (unverified)"}
+                      {line.note ? ` · ${line.note}` : ""}
+                    </div>
                   </td>
-                  <td class="num">{price(line)}</td>
-                  <td class="num">{line.price.included ? `${compact(line.price.included)} ${line.unit}` : "—"}</td>
-                  <td class="num">{usd(line.usd)}<div class="muted">{compact(line.quantity)} {line.unit}</div></td>
+                  <td class="num">
+                    {usd(line.usd)}
+                    <div class="muted small">{compact(line.quantity)} {line.unit}</div>
+                  </td>
                   <td class="num">{usd(always.usd)}</td>
-                  <td>
-                    <a href={line.price.source}>{new URL(line.price.source).pathname.split("/").filter(Boolean)[0]}</a>
-                    {line.price.verified ? null : <div class="muted">unverified</div>}
-                  </td>
                 </tr>
               ))}
+              <tr>
+                <th>Total</th>
+                <th class="num">{usd(estimate.estimate.usd)}</th>
+                <th class="num">{usd(estimate.alwaysOn.usd)}</th>
+              </tr>
             </tbody>
           </table>
         </div>

@@ -17,51 +17,40 @@ export async function peoplePage({ env, token, now }: PageContext) {
         {pending.length === 0 ? (
           <p class="muted">No pending pairing requests.</p>
         ) : (
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr><th>Code</th><th>From</th><th>Expires</th><th></th></tr>
-              </thead>
-              <tbody>
-                {pending.map((request) => (
-                  <tr data-code={request.code}>
-                    <td><code>{request.code}</code></td>
-                    <td>
-                      {request.name ? <>{request.name} </> : null}
-                      <code class="muted">{request.sender}</code>
-                    </td>
-                    <td>in {Math.max(0, Math.ceil((request.expiresAt - now) / 60_000))} min</td>
-                    <td>
-                      <CommandButton token={token} back="people" command="pair" args={["approve", request.code]} label="Approve" kind="primary" name="approve" />
-                      <CommandButton token={token} back="people" command="pair" args={["deny", request.code]} label="Deny" kind="danger" name="deny" />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <ul class="items">
+            {pending.map((request) => (
+              <li data-code={request.code}>
+                <div>
+                  <code class="big">{request.code}</code> {request.name ? <strong>{request.name}</strong> : null}
+                </div>
+                <div class="muted">
+                  <code>{request.sender}</code>, expires in {Math.max(0, Math.ceil((request.expiresAt - now) / 60_000))} min
+                </div>
+                <div class="buttons">
+                  <CommandButton token={token} back="people" command="pair" args={["approve", request.code]} label="Approve" kind="primary" name="approve" />
+                  <CommandButton token={token} back="people" command="pair" args={["deny", request.code]} label="Deny" kind="danger" name="deny" />
+                </div>
+              </li>
+            ))}
+          </ul>
         )}
       </section>
 
       <section class="card" id="lists">
         <h2>Who may talk to the agent</h2>
-        <div class="scroll">
-          <table>
-            <thead>
-              <tr><th>Platform</th><th>DMs</th><th>Allowed to DM</th><th>Channels</th></tr>
-            </thead>
-            <tbody>
-              {platforms.map((platform) => (
-                <tr>
-                  <td>{platform}</td>
-                  <td><span class="pill">{dmPolicyFor(env, platform)}</span></td>
-                  <td><EntryList entries={byPlatform(lists.senders, platform)} empty="nobody yet (admins always may)" token={token} deny={(value) => [value]} /></td>
-                  <td><EntryList entries={byPlatform(lists.channels, platform)} empty="every channel the bot is in" token={token} deny={(value) => ["channel", value]} /></td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        {platforms.map((platform) => (
+          <div class="platform" id={`platform-${platform}`}>
+            <h3>
+              {platform} <span class="pill">DMs: {dmPolicyFor(env, platform)}</span>
+            </h3>
+            <dl class="facts">
+              <dt>Allowed to DM</dt>
+              <dd><EntryList entries={byPlatform(lists.senders, platform)} empty="nobody yet (admins always may)" token={token} deny={(value) => [value]} /></dd>
+              <dt>Channels</dt>
+              <dd><EntryList entries={byPlatform(lists.channels, platform)} empty="every channel the bot is in" token={token} deny={(value) => ["channel", value]} /></dd>
+            </dl>
+          </div>
+        ))}
         <CommandForm token={token} back="people" command="allow" placeholder="platform:userId" label="Allow to DM" id="allow-sender" />
       </section>
 
@@ -80,7 +69,7 @@ export async function peoplePage({ env, token, now }: PageContext) {
   function EntryList(props: { entries: ListEntry[]; empty: string; token: string; deny: (value: string) => string[] }) {
     if (props.entries.length === 0) return <span class="muted">{props.empty}</span>;
     return (
-      <ul>
+      <ul class="plain">
         {props.entries.map((entry) => (
           <li>
             <code>{entry.value}</code> <span class="muted">by {entry.addedBy}, {formatTime(entry.addedAt)}</span>{" "}
