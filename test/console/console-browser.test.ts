@@ -85,6 +85,8 @@ describe("the console in a browser", () => {
     expect(table).not.toContain("hello from the console test");
     await page.goto(`${RELAY}/admin/cost`);
     expect(await page.text("#chart-turns figcaption")).toMatch(/Turns: [1-9]/);
+    // Awake time as the supervisor recorded it: the gateway became ready for the turn above.
+    expect(Number(await page.attribute("#chart-awake", "data-total"))).toBeGreaterThan(0);
     expect(page.seen.every((request) => request.status === 200 || request.url.endsWith("/admin"))).toBe(true);
     expect(page.unexpected).toEqual([]);
     expect(page.listenerErrors).toEqual([]);

@@ -70,11 +70,18 @@ describe("the console's pages", () => {
     expect(await response.text()).not.toMatch(/Pairing requests/);
   });
 
-  it("keeps the JSON admin routes as they were", async () => {
+  it("keeps the JSON admin routes, and /molt status gives the Cost page's estimate in a line", async () => {
     const token = await signAccessToken(claims());
     const response = await page("/admin/status", token);
     expect(response.status).toBe(200);
-    expect(((await response.json()) as { title: string }).title).toBe("Status");
+    const status = (await response.json()) as { title: string; text: string; data: { cost: { usd: number; alwaysOnUsd: number } } };
+    expect(status.title).toBe("Status");
+    const line = /\*Cost:\* ~(\$[\d.]+) this month \([\d.]+ h awake so far\); awake all month it would be ~(\$[\d.]+)/.exec(status.text);
+    expect(line).not.toBeNull();
+    const cost = await (await page("/admin/cost", token)).text();
+    expect(cost).toContain(`id="estimate-total">${line![1]}<`);
+    expect(cost).toContain(`id="always-on-total">${line![2]}<`);
+    expect(status.data.cost.alwaysOnUsd).toBeGreaterThan(status.data.cost.usd);
   });
 });
 

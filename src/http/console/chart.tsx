@@ -15,7 +15,7 @@ export function BarChart(props: { id: string; caption: string; points: ChartPoin
   const total = props.points.reduce((sum, point) => sum + point.value, 0);
   const digits = props.digits ?? 1;
   return (
-    <figure class="chart" id={props.id}>
+    <figure class="chart" id={props.id} data-total={String(total)}>
       <figcaption>
         {props.caption}: {total.toFixed(digits)} {props.unit} in {props.points.length} days, at most {max.toFixed(digits)} a day
       </figcaption>
