@@ -34,7 +34,7 @@ export function BarChart(props: { id: string; caption: string; points: ChartPoin
           // Every 7th day, counted back from today, so that the last label is today's.
           .filter(([, index]) => (props.points.length - 1 - index) % 7 === 0)
           .map(([point, index]) => (
-            <text x={index * slot + slot / 2} y={HEIGHT - 3} text-anchor="middle">
+            <text x={index === props.points.length - 1 ? WIDTH : index * slot + slot / 2} y={HEIGHT - 3} text-anchor={index === props.points.length - 1 ? "end" : "middle"}>
               {point.label.slice(5)}
             </text>
           ))}
