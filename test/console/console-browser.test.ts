@@ -103,6 +103,7 @@ describe("the console in a browser", () => {
     expect(await page.text("#result")).toContain(`Approved \`${sender}\``);
     expect(await page.text(`li[data-code="${code}"]`)).toBeNull();
     expect(await page.text("#lists")).toContain(sender);
+    await page.keepScreenshot("console-approved", await page.screenshot());
     const post = page.seen.at(-2)!;
     expect(post).toMatchObject({ method: "POST", url: `${RELAY}/admin/run`, status: 200 });
     expect(post.headers.Origin ?? post.headers.origin).toBe(RELAY);

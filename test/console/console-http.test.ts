@@ -54,6 +54,9 @@ describe("the console's pages", () => {
       expect(html).not.toContain(env.GATEWAY_TOKEN);
       expect(html).not.toContain(token);
     }
+    const bare = await page("/admin", token);
+    expect(bare.status).toBe(308);
+    expect(bare.headers.get("location")).toBe("/admin/");
   });
 
   it("refuses a request without an Access token, and one with a forged token", async () => {

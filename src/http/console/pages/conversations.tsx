@@ -49,26 +49,23 @@ export async function conversationsPage({ env, token, now }: PageContext) {
   if (summaries.length === 0) return <section class="card"><p class="muted">No conversations in the last day.</p></section>;
   return (
     <section class="card">
-      <div class="scroll">
-        <table id="conversations">
-          <thead>
-            <tr><th>Platform</th><th>Conversation</th><th>With</th><th>Last activity</th><th class="num">Queued</th><th>Current turn</th><th></th></tr>
-          </thead>
-          <tbody>
-            {summaries.map((summary) => (
-              <tr>
-                <td>{summary.platform}</td>
-                <td><code>{summary.key}</code></td>
-                <td>{summary.names.join(", ") || <span class="muted">—</span>}</td>
-                <td>{summary.lastActivity ? formatAge(now - summary.lastActivity) : "—"}</td>
-                <td class="num">{summary.queued}</td>
-                <td><span class={summary.state === "failed" ? "pill bad" : "pill"}>{summary.state ?? "none"}</span></td>
-                <td><CommandButton token={token} back="conversations" command="new" args={[summary.key]} label="New session" /></td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ul class="items" id="conversations">
+        {summaries.map((summary) => (
+          <li data-key={summary.key}>
+            <div>
+              <span class="pill">{summary.platform}</span> <code>{summary.key}</code>
+            </div>
+            <div class="muted">
+              {summary.names.length ? <>with {summary.names.join(", ")} · </> : null}
+              {summary.lastActivity ? `active ${formatAge(now - summary.lastActivity)}` : "no activity"} · {summary.queued} queued · current turn:{" "}
+              <span class={summary.state === "failed" ? "bad" : undefined}>{summary.state ?? "none"}</span>
+            </div>
+            <div class="buttons">
+              <CommandButton token={token} back="conversations" command="new" args={[summary.key]} label="New session" />
+            </div>
+          </li>
+        ))}
+      </ul>
     </section>
   );
 }

@@ -38,23 +38,16 @@ export async function logsPage({ env, actor, query }: PageContext) {
         {audit.length === 0 ? (
           <p class="muted">Nothing recorded yet.</p>
         ) : (
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr><th>When</th><th>Who</th><th>What</th><th>Outcome</th></tr>
-              </thead>
-              <tbody>
-                {audit.map((entry) => (
-                  <tr>
-                    <td>{formatTime(entry.at)}</td>
-                    <td><code>{entry.actor}</code></td>
-                    <td>{entry.action} {entry.detail}</td>
-                    <td class={entry.outcome === "ok" ? "ok" : "bad"}>{entry.outcome}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <ul class="items">
+            {audit.map((entry) => (
+              <li>
+                <div>
+                  <code>{entry.actor}</code> {entry.action} {entry.detail} <span class={entry.outcome === "ok" ? "ok" : "bad"}>({entry.outcome})</span>
+                </div>
+                <div class="muted small">{formatTime(entry.at)}</div>
+              </li>
+            ))}
+          </ul>
         )}
       </section>
     </>
