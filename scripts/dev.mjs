@@ -18,6 +18,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startSlackEmulator } from "../test/emulators/slack.mjs";
+import { startAccessJwks } from "../test/support/access-jwks.mjs";
+import { startAccessProxy } from "./access-proxy.mjs";
 import { startGateway } from "../test/support/gateway-process.mjs";
 import { startModelServer } from "../test/support/model-server.mjs";
 
@@ -26,6 +28,10 @@ const DEV = path.join(ROOT, ".dev");
 const WORKER_PORT = Number(process.env.PORT ?? 8787);
 const GATEWAY_PORT = Number(process.env.DEV_GATEWAY_PORT ?? 18789);
 const SLACK_PORT = Number(process.env.DEV_SLACK_PORT ?? 8790);
+const CONSOLE_PORT = Number(process.env.DEV_CONSOLE_PORT ?? 8788);
+/** Who the local Access stand-in signs you in as (an admin of this dev relay). */
+const CONSOLE_EMAIL = process.env.DEV_CONSOLE_EMAIL ?? "owner@localhost";
+const ACCESS_AUD = "molt-relay-dev";
 
 const bold = (text) => `\x1b[1m${text}\x1b[0m`;
 const say = (text) => console.log(`${bold("[dev]")} ${text}`);
@@ -81,6 +87,10 @@ if (slack) {
   say(`Slack API emulator: ${slack.url}`);
 } else say(`Slack: the real Slack app from SLACK_SIGNING_SECRET / SLACK_BOT_TOKEN (run \`npm run dev:slack\` for its events)`);
 
+// A local stand-in for Cloudflare Access: its keys, which the Worker trusts as a team domain.
+const access = await startAccessJwks({ port: 0 });
+stoppers.push(() => access.close());
+
 // The Worker.
 const slackSigningSecret = realSlack ? process.env.SLACK_SIGNING_SECRET : secret();
 const workerUrl = `http://127.0.0.1:${WORKER_PORT}`;
@@ -91,7 +101,9 @@ const vars = {
   SLACK_BOT_TOKEN: realSlack ? process.env.SLACK_BOT_TOKEN : `xoxb-dev-${secret()}`,
   ...(slack ? { SLACK_API_URL: slack.url } : {}),
   PUBLIC_URL: workerUrl,
-  ...(process.env.ADMINS ? { ADMINS: process.env.ADMINS } : {}),
+  ADMINS: [process.env.ADMINS, `access:${CONSOLE_EMAIL}`].filter(Boolean).join(","),
+  ACCESS_TEAM_DOMAIN: access.url,
+  ACCESS_AUD,
 };
 const envFile = path.join(DEV, "dev.vars");
 fs.writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
@@ -106,11 +118,16 @@ const wrangler = spawn(
 stoppers.push(async () => wrangler.kill("SIGTERM"));
 wrangler.on("exit", (code) => stop(code ?? 0));
 
+// The console, behind a loopback proxy that signs you in as Access would.
+const consoleProxy = await startAccessProxy({ port: CONSOLE_PORT, target: workerUrl, accessUrl: access.url, audience: ACCESS_AUD, email: CONSOLE_EMAIL });
+stoppers.push(() => consoleProxy.close());
+
 // Tell the user when the relay answers.
 for (let i = 0; i < 120 && !stopping; i++) {
   try {
     const health = await (await fetch(`${workerUrl}/healthz`)).json();
     say(`relay ready: ${workerUrl}/healthz → gateway ${health.gateway?.phase ?? "?"} (${health.gateway?.mode})`);
+    say(`console: ${bold(`${consoleProxy.url}/admin/`)}   (signed in as ${CONSOLE_EMAIL} by a local Access stand-in)`);
     if (slack) say(`try it: ${bold('npm run chat -- "hello"')}   (Ctrl-C stops everything)`);
     break;
   } catch {

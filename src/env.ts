@@ -8,6 +8,7 @@ import type { IntakeObject } from "./bridge/intake-object";
 import type { CommandRunner } from "./commands/runner";
 import type { PolicyObject } from "./policy/policy-object";
 import type { GatewaySupervisor } from "./sandbox/supervisor";
+import type { UsageObject } from "./sandbox/usage-object";
 
 export interface Env {
   /** Where messages wait between the platform's acknowledgement and their bridge (a few shards). */
@@ -26,6 +27,8 @@ export interface Env {
   MEDIA: R2Bucket;
   /** Browser Rendering, for the agent's browser. */
   BROWSER?: Fetcher;
+  /** The usage ledger: awake time, turns, browser time (for the console's cost view). */
+  USAGE: DurableObjectNamespace<UsageObject>;
 
   /** Shared secret of the OpenClaw gateway (required). */
   GATEWAY_TOKEN: string;

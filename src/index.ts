@@ -60,3 +60,4 @@ export { GatewaySupervisor } from "./sandbox/supervisor";
 export { PolicyObject } from "./policy/policy-object";
 export { Sandbox } from "./sandbox/agent-sandbox";
 export { ContainerProxy } from "@cloudflare/sandbox";
+export { UsageObject } from "./sandbox/usage-object";

@@ -17,6 +17,8 @@ import { startTelegramEmulator } from "./emulators/telegram.mjs";
 // @ts-expect-error plain ESM module without types
 import { startAccessJwks } from "./support/access-jwks.mjs";
 // @ts-expect-error plain ESM module without types
+import { startChromiumLauncher } from "./support/chromium-console.mjs";
+// @ts-expect-error plain ESM module without types
 import { startContainerHost } from "./support/container-host.mjs";
 // @ts-expect-error plain ESM module without types
 import { startGateway } from "./support/gateway-process.mjs";
@@ -45,8 +47,11 @@ export default async function setup(project: TestProject) {
   project.provide("gatewayUrl", gateway?.url ?? "");
   project.provide("containerHostUrl", host?.url ?? "");
   project.provide("accessUrl", access.url);
+  // Starts a Chromium only when a test asks (the console's browser test).
+  const chromium = await startChromiumLauncher();
+  project.provide("chromiumConsoleUrl", chromium.url);
   return async () => {
-    await Promise.allSettled([gateway?.stop(), host?.close(), slack.close(), telegram.close(), model.close(), access.close()]);
+    await Promise.allSettled([gateway?.stop(), host?.close(), slack.close(), telegram.close(), model.close(), access.close(), chromium.close()]);
   };
 }
 
@@ -59,5 +64,7 @@ declare module "vitest" {
     containerHostUrl: string;
     /** A stand-in Cloudflare Access team domain (JWKS + a signer for tests). */
     accessUrl: string;
+    /** Starts headless Chromium for the console's browser test (test/support/chromium-console.mjs). */
+    chromiumConsoleUrl: string;
   }
 }

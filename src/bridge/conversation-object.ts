@@ -9,6 +9,7 @@ import type { InboundMessage } from "../adapters/types";
 import type { Env } from "../env";
 import { connectToGateway, gatewayTransport } from "../sandbox/connect";
 import { gatewaySupervisor } from "../sandbox/supervisor";
+import { recordTurn } from "../sandbox/usage-object";
 import { Inbox, type Turn } from "./inbox";
 import { decideStop, endStoppedTurn, type StopRequest, type StopResult, stopRefOf } from "./stop";
 import { runTurn, type TurnContext } from "./turn";
@@ -99,6 +100,7 @@ export class ConversationObject extends DurableObject<Env> {
     } else {
       this.inbox.finish(turn.seq, outcome.kind, Date.now(), outcome.kind === "failed" ? outcome.error : undefined);
     }
+    await recordTurn(this.env, current.startedAt ?? current.receivedAt);
     if (this.inbox.pending() > 0) await this.ctx.storage.setAlarm(Date.now());
   }
 

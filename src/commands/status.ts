@@ -1,4 +1,6 @@
 import { gatewaySupervisor } from "../sandbox/supervisor";
+import { usageLedger } from "../sandbox/usage-object";
+import { describeMonth, estimateMonth } from "./cost-estimate";
 import type { Command } from "./registry";
 import { turnStats } from "./turn-stats";
 
@@ -6,10 +8,11 @@ import { turnStats } from "./turn-stats";
 export const statusCommand: Command = {
   name: "status",
   usage: "/molt status",
-  help: "The agent's state: gateway phase, OpenClaw version, uptime, queued turns, turn latency, last error.",
+  help: "The agent's state: gateway phase, OpenClaw version, uptime, queued turns, turn latency, last error, this month's cost estimate.",
   admin: true,
   async run({ env }) {
-    const [status, turns] = await Promise.all([gatewaySupervisor(env).status(), turnStats(env)]);
+    const [status, turns, usage] = await Promise.all([gatewaySupervisor(env).status(), turnStats(env), usageLedger(env).month()]);
+    const cost = estimateMonth(usage, Date.now());
     const uptimeMs = status.phase === "ready" && status.readyAt ? Date.now() - status.readyAt : undefined;
     const latency =
       turns.p50Ms === undefined ? "no finished turns today" : `p50 ${formatMs(turns.p50Ms)}, p95 ${formatMs(turns.p95Ms!)} (${turns.samples} turns)`;
@@ -22,12 +25,13 @@ export const statusCommand: Command = {
       `*Turn latency:* ${latency}`,
       `*Model calls today:* ${status.usage ? `${status.usage.calls} (${status.usage.failed} failed), ${status.usage.inputTokens} tokens in, ${status.usage.outputTokens} out` : "none"}`,
       status.lastError ? `*Last error:* ${status.lastError}` : undefined,
+      `*Cost:* ${describeMonth(cost)}`,
     ];
     return {
       ok: true,
       title: "Status",
       text: lines.filter(Boolean).join("\n"),
-      data: { gateway: { ...status, uptimeMs }, turns },
+      data: { gateway: { ...status, uptimeMs }, turns, cost: { usd: cost.estimate.usd, alwaysOnUsd: cost.alwaysOn.usd, awakeSeconds: usage.awakeSeconds } },
     };
   },
 };

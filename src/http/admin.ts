@@ -9,11 +9,14 @@ import { requireAccess } from "../access";
 import { type CommandOutcome, runCommand } from "../commands/registry";
 import type { Env } from "../env";
 import { PayloadError } from "../errors";
+import { consoleRoutes } from "./console";
+import { consoleHeaders } from "./console/guard";
 
 const STATUS_CODES: Record<CommandOutcome["status"], number> = { done: 200, refused: 403, unknown: 404, invalid: 400, failed: 502 };
 
 export const adminRoutes = new Hono<{ Bindings: Env; Variables: { identity: AccessIdentity } }>();
 
+adminRoutes.use("*", consoleHeaders());
 adminRoutes.use("*", requireAccess());
 
 adminRoutes.get("/status", async (c) => respond(await runCommand(c.env, { name: "status", args: [], actor: c.get("identity").id })));
@@ -45,3 +48,6 @@ async function readArgs(request: Request): Promise<string[]> {
   }
   return args.map(String);
 }
+
+// The owner's console (HTML pages and form actions), behind the same Access check.
+adminRoutes.route("/", consoleRoutes);

@@ -21,6 +21,7 @@ import { PRIMARY_MODEL_SETTING } from "./model-setting";
 import { addCall, today, type ModelCall, type UsageTotals } from "./model-usage";
 import { openSandbox, sandboxTransport } from "./transport";
 import { policy } from "../policy/policy-object";
+import { recordGatewayPhase } from "./usage-object";
 
 export type GatewayPhase = "stopped" | "starting" | "ready" | "unreachable";
 
@@ -231,6 +232,7 @@ export class GatewaySupervisor extends DurableObject<Env> {
     const next = { ...(await this.load()), ...change };
     const { usage: _usage, ...stored } = next;
     await this.ctx.storage.put("status", stored);
+    await recordGatewayPhase(this.env, next);
     return next;
   }
 }
