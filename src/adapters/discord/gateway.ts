@@ -107,9 +107,17 @@ export function createDiscordGateway(host: ListenerHost, options: GatewayOptions
     if (next) await storage.put("session", next);
     else await storage.delete("session");
   }
-  async function saveStats(change: Partial<Stats>): Promise<void> {
-    stats = { ...(await loadStats()), ...change };
-    await storage.put("stats", stats);
+  let saving: Promise<void> = Promise.resolve();
+  /** Changes apply in order (a change may be computed from the stats as they are by then). */
+  function saveStats(change: Partial<Stats> | ((current: Stats) => Partial<Stats>)): Promise<void> {
+    saving = saving
+      .then(async () => {
+        const current = await loadStats();
+        stats = { ...current, ...(typeof change === "function" ? change(current) : change) };
+        await storage.put("stats", stats);
+      })
+      .catch((error) => log(`saving stats failed: ${String(error)}`));
+    return saving;
   }
 
   function send(payload: { op: number; d: unknown }): void {
@@ -139,7 +147,7 @@ export function createDiscordGateway(host: ListenerHost, options: GatewayOptions
     } catch {
       // already closed
     }
-    void saveStats({ reconnects: (stats?.reconnects ?? 0) + 1 });
+    void saveStats((current) => ({ reconnects: current.reconnects + 1 }));
     retryTimer = setTimeout(() => {
       retryTimer = undefined;
       void start();
@@ -148,7 +156,7 @@ export function createDiscordGateway(host: ListenerHost, options: GatewayOptions
 
   function beat(): void {
     if (!acked) {
-      void saveStats({ zombies: (stats?.zombies ?? 0) + 1, lastError: "no heartbeat ACK: zombie connection" });
+      void saveStats((current) => ({ zombies: current.zombies + 1, lastError: "no heartbeat ACK: zombie connection" }));
       reconnect("no heartbeat ACK (zombie connection)");
       return;
     }
@@ -171,11 +179,11 @@ export function createDiscordGateway(host: ListenerHost, options: GatewayOptions
         properties: { os: "cloudflare-workers", browser: "molt-relay", device: "molt-relay" },
       },
     });
-    await saveStats({
-      identifies: current.identifies + 1,
+    await saveStats((latest) => ({
+      identifies: latest.identifies + 1,
       lastIdentifyAt: now(),
-      identifyRemaining: Math.max(0, (current.identifyRemaining ?? 1) - 1),
-    });
+      identifyRemaining: Math.max(0, (latest.identifyRemaining ?? 1) - 1),
+    }));
   }
 
   async function onHello(data: unknown, mine: number): Promise<void> {
@@ -190,8 +198,7 @@ export function createDiscordGateway(host: ListenerHost, options: GatewayOptions
     if (stored) {
       phase = "resuming";
       send({ op: 6, d: { token: host.env.DISCORD_BOT_TOKEN, session_id: stored.sessionId, seq: stored.seq } });
-      const current = await loadStats();
-      await saveStats({ resumes: current.resumes + 1 });
+      await saveStats((current) => ({ resumes: current.resumes + 1 }));
     } else await identify(host.env, mine);
   }
 
