@@ -30,7 +30,16 @@ describe("a mention over the Gateway → bridge → real gateway → Discord", (
       async () => (await discordMessages(channel)).find((m) => m.attachments.length > 0),
       30_000,
       "the picture",
-      async () => (await discordCalls(channel)).map(({ method, path, status, body }) => ({ method, path, status, body })),
+      async () => {
+        const { connectToGateway, gatewayTransport } = await import("../../src/gateway/connect");
+        const { listArtifacts } = await import("../../src/gateway/methods");
+        const client = await connectToGateway(env, gatewayTransport(env));
+        try {
+          return { artifacts: await listArtifacts(client, { sessionKey: `discord:${channel}` }), calls: (await discordCalls(channel)).length };
+        } finally {
+          client.close();
+        }
+      },
     );
 
     const stored = await env.MEDIA.list({ prefix: `media/discord:${channel}/` });
