@@ -7,9 +7,11 @@
  *
  * Each test holds a Gateway connection of its own (its own bot token and connection object).
  */
-import { env, SELF } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { conversation } from "../../src/bridge/conversation-object";
+import { listenerObject } from "../../src/bridge/listener-object";
+import type { Env } from "../../src/env";
 import { eventually } from "../support/slack-relay";
 import { discordCalls, discordMessages, discordTyping, expectNoUnmatchedDiscordCalls, ownGateway, uniqueId } from "../support/discord-relay";
 
@@ -30,16 +32,7 @@ describe("a mention over the Gateway → bridge → real gateway → Discord", (
       async () => (await discordMessages(channel)).find((m) => m.attachments.length > 0),
       30_000,
       "the picture",
-      async () => {
-        const { connectToGateway, gatewayTransport } = await import("../../src/gateway/connect");
-        const { listArtifacts } = await import("../../src/gateway/methods");
-        const client = await connectToGateway(env, gatewayTransport(env));
-        try {
-          return { artifacts: await listArtifacts(client, { sessionKey: `discord:${channel}` }), calls: (await discordCalls(channel)).length };
-        } finally {
-          client.close();
-        }
-      },
+      async () => (await discordCalls(channel)).map(({ method, path, status }) => `${method} ${path} ${status}`),
     );
 
     const stored = await env.MEDIA.list({ prefix: `media/discord:${channel}/` });
@@ -120,6 +113,31 @@ describe("the Gateway's lifecycle", () => {
     await gateway.control("invalid-session", { resumable: false });
     await eventually(async () => (await gateway.record()).identifies.length === 2 && (await gateway.status()).phase === "ready", 20_000, "a fresh identify");
     expect((await gateway.status()).via).toBe("identified");
+  });
+
+  it("after an eviction, the watchdog alarm resumes the stored session and answers what was missed", async () => {
+    const evicted = await ownGateway();
+    const channel = uniqueId();
+    // Discord refuses the token (4004): the connection stops for good instead of reconnecting.
+    await evicted.control("close", { code: 4004 });
+    await eventually(async () => (await evicted.status()).phase === "failed", 10_000, "the failed phase");
+    expect(String((await evicted.status()).lastError)).toContain("4004");
+    // A fresh instance of the object (as after an eviction): nothing in memory, the storage kept.
+    const stored = await runInDurableObject(evicted.stub, async (_instance, state) => state.storage.get(["platform", "session", "stats"]));
+    const sent = await evicted.send({ channel, content: "sent during the eviction" });
+    expect(sent.delivered).toBe(false);
+    const fresh = listenerObject(env, `discord-test-${uniqueId()}`);
+    await runInDurableObject(fresh, async (instance, state) => {
+      const object = instance as unknown as { env: Env };
+      object.env = { ...object.env, DISCORD_BOT_TOKEN: evicted.token };
+      await state.storage.put(Object.fromEntries(stored));
+      await state.storage.setAlarm(Date.now() + 60_000);
+    });
+    expect(await runDurableObjectAlarm(fresh)).toBe(true);
+    await eventually(async () => (await fresh.status("discord")).via === "resumed", 15_000, "the resumed session");
+    expect((await evicted.record()).identifies).toHaveLength(1);
+    await eventually(answer(channel, "Echo: sent during the eviction"), 90_000, "the answer");
+    expect(await answers(channel, "Echo: sent during the eviction")).toHaveLength(1);
   });
 
   it("reports its state on /healthz", async () => {

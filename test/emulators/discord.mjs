@@ -22,7 +22,7 @@
 //   GET  /_emulator/calls?channel_id=C      GET /_emulator/messages?channel_id=C
 //   GET  /_emulator/interactions?token=T    GET /_emulator/commands     GET /_emulator/unmatched
 //   GET  /_emulator/gateway?token=BOT_TOKEN (the bot's id, connections, identifies, resumes)
-//   POST /_emulator/gateway/{message|drop|stop-acks|reconnect|invalid-session|redispatch|config}
+//   POST /_emulator/gateway/{message|drop|close|stop-acks|reconnect|invalid-session|redispatch|config}
 //
 // API:  const d = await startDiscordEmulator({ port: 0 }); d.url (the API base, .../api/v10), d.close()
 // CLI:  node test/emulators/discord.mjs --port 8792
@@ -453,6 +453,9 @@ async function control(state, req, res, url) {
     }
     case "POST /_emulator/gateway/drop":
       live()?.ws.terminate();
+      return send(res, 200, { ok: Boolean(live()) });
+    case "POST /_emulator/gateway/close":
+      live()?.ws.close(input.code ?? 4000, input.reason ?? "closed by the emulator");
       return send(res, 200, { ok: Boolean(live()) });
     case "POST /_emulator/gateway/stop-acks":
       if (live()) live().acks = false;
