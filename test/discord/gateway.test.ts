@@ -13,7 +13,16 @@ import { conversation } from "../../src/bridge/conversation-object";
 import { listenerObject } from "../../src/bridge/listener-object";
 import type { Env } from "../../src/env";
 import { eventually } from "../support/slack-relay";
-import { discordCalls, discordMessages, discordTyping, expectNoUnmatchedDiscordCalls, ownGateway, uniqueId } from "../support/discord-relay";
+import {
+  discordCalls,
+  discordMessages,
+  discordTyping,
+  expectNoUnmatchedDiscordCalls,
+  gatewayControl,
+  gatewayRecord,
+  ownGateway,
+  uniqueId,
+} from "../support/discord-relay";
 
 afterAll(expectNoUnmatchedDiscordCalls);
 
@@ -138,6 +147,24 @@ describe("the Gateway's lifecycle", () => {
     expect((await evicted.record()).identifies).toHaveLength(1);
     await eventually(answer(channel, "Echo: sent during the eviction"), 90_000, "the answer");
     expect(await answers(channel, "Echo: sent during the eviction")).toHaveLength(1);
+  });
+
+  it("waits for the reset instead of identifying when session_start_limit is used up", async () => {
+    const token = `MTE${uniqueId()}.test.rationed`;
+    await gatewayControl("config", { token, identifyRemaining: 0 });
+    const stub = listenerObject(env, `discord-test-${uniqueId()}`);
+    await runInDurableObject(stub, (instance) => {
+      const object = instance as unknown as { env: Env };
+      object.env = { ...object.env, DISCORD_BOT_TOKEN: token };
+    });
+    await stub.ensure("discord");
+    await eventually(async () => (await stub.status("discord")).phase === "waiting", 10_000, "the waiting phase");
+    expect(String((await stub.status("discord")).lastError)).toContain("session_start_limit");
+    // The watchdog doesn't spend an IDENTIFY it doesn't have either.
+    await runDurableObjectAlarm(stub);
+    const record = await gatewayRecord(token);
+    expect(record.identifies).toEqual([]);
+    expect(record.connections).toEqual([]);
   });
 
   it("reports its state on /healthz", async () => {

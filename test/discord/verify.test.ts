@@ -7,6 +7,7 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import { describe, expect, it } from "vitest";
 import { fromHex, verifyDiscordRequest } from "../../src/adapters/discord/verify";
 import { VerificationError } from "../../src/errors";
+import { startListeners } from "../../src/bridge/listener-object";
 import worker from "../../src/index";
 import { postInteraction, RFC8032_SEED, signedHeaders, signingKey } from "../support/discord-relay";
 
@@ -96,11 +97,14 @@ describe("POST /discord/interactions", () => {
     }
   });
 
-  it("answers 404 when Discord is not configured", async () => {
+  it("answers 404 and opens no Gateway when Discord is not configured", async () => {
+    const unconfigured = { ...env, DISCORD_PUBLIC_KEY: undefined, DISCORD_BOT_TOKEN: undefined };
     const ctx = createExecutionContext();
     const request = new Request("https://relay.test/discord/interactions", { method: "POST", headers: await signedHeaders(body), body });
-    const response = await worker.fetch(request, { ...env, DISCORD_PUBLIC_KEY: undefined, DISCORD_BOT_TOKEN: undefined }, ctx);
+    const response = await worker.fetch(request, unconfigured, ctx);
     await waitOnExecutionContext(ctx);
     expect(response.status).toBe(404);
+    expect(await startListeners(unconfigured)).toEqual({});
+    expect(Object.keys(await startListeners(env))).toEqual(["discord"]);
   });
 });
