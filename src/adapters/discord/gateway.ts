@@ -357,22 +357,25 @@ export function createDiscordGateway(host: ListenerHost, options: GatewayOptions
     return connecting;
   }
 
+  /** Replace a socket that has gone quiet; open one when there is none (unless a retry is due). */
+  async function watch(retryNow: boolean): Promise<void> {
+    if (socket && interval > 0 && now() - lastAckAt > 2 * interval + 10_000) return reconnect("no heartbeat ACK for two intervals");
+    // A refused token stays refused until the object restarts (a redeploy with a new secret).
+    if (socket || connecting || phase === "failed") return;
+    if (retryTimer && !retryNow) return;
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = undefined;
+    await start();
+  }
+
   return {
     async ensure() {
       await host.setAlarm(now() + WATCHDOG_MS);
-      if (phase === "failed" || retryTimer) return;
-      await start();
+      await watch(false);
     },
     async alarm() {
       await host.setAlarm(now() + WATCHDOG_MS);
-      const quiet = socket && interval > 0 && now() - lastAckAt > 2 * interval + 10_000;
-      if (quiet) return reconnect("no heartbeat ACK for two intervals");
-      // A failed token stays failed until the watchdog finds it changed (a redeploy restarts the object).
-      if (!socket && !connecting && phase !== "failed") {
-        if (retryTimer) clearTimeout(retryTimer);
-        retryTimer = undefined;
-        await start();
-      }
+      await watch(true);
     },
     async status() {
       const current = await loadStats();
