@@ -30,12 +30,15 @@ const answer = (channel: string, needle: string) => async () => (await discordMe
 const answers = async (channel: string, needle: string) => (await discordMessages(channel)).filter((m) => m.content.includes(needle));
 
 describe("a mention over the Gateway → bridge → real gateway → Discord", () => {
-  it("answers with a streamed reply to the message and the agent's picture, uploaded from R2", async () => {
+  it("answers with a streamed reply to the message and the agent's picture, uploaded from R2", { timeout: 300_000 }, async () => {
     const gateway = await ownGateway();
     const channel = uniqueId();
     const { id } = await gateway.send({ channel, content: "send me a picture please" });
 
-    const reply = await eventually(answer(channel, "Here is the picture"), 90_000, "the reply");
+    // The first turn on a cold gateway: allow for a slow machine.
+    const reply = await eventually(answer(channel, "Here is the picture"), 180_000, "the reply", async () =>
+      (await discordCalls(channel)).map(({ method, path, status }) => `${method} ${path} ${status}`),
+    );
     expect(reply.message_reference?.message_id).toBe(id);
     const picture = await eventually(
       async () => (await discordMessages(channel)).find((m) => m.attachments.length > 0),
