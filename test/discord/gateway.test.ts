@@ -57,11 +57,13 @@ describe("a mention over the Gateway → bridge → real gateway → Discord", (
     expect(await answers(channel, "Here is the picture")).toHaveLength(1);
   });
 
-  it("ignores channel messages that don't mention the bot, and the bot's own messages", async () => {
+  it("ignores channel messages that don't mention the bot, the bot's own, and malformed ones", async () => {
     const gateway = await ownGateway();
     const channel = uniqueId();
     await gateway.send({ channel, content: "just chatting, not for the bot", mention: false });
     await gateway.send({ channel, content: "echo of myself", author: gateway.botId });
+    // A MESSAGE_CREATE of the wrong shape is skipped; the connection goes on.
+    await gateway.control("message", { channel_id: channel, content: 42, author: { id: "not-a-snowflake" } });
     await gateway.send({ channel, content: "and now for the bot" });
     await eventually(answer(channel, "Echo: and now for the bot"), 90_000, "the reply to the mention");
     expect((await discordMessages(channel)).filter((m) => /chatting|myself/.test(m.content))).toEqual([]);
