@@ -33,6 +33,8 @@ export const INTENTS = { GUILD_MESSAGES: 1 << 9, DIRECT_MESSAGES: 1 << 12, MESSA
 export const WATCHDOG_MS = 60_000;
 /** Least time between two IDENTIFYs (Discord: one per 5 s per concurrency bucket). */
 export const IDENTIFY_SPACING_MS = 5_000;
+/** How long a new socket may wait for Hello before it is given up. */
+export const HELLO_TIMEOUT_MS = 20_000;
 /** Close codes after which reconnecting can't help (bad token, bad intents, disallowed intents). */
 const FATAL_CLOSE = new Set([4004, 4010, 4011, 4012, 4013, 4014]);
 /** Close codes after which the session is gone: identify afresh. */
@@ -190,6 +192,7 @@ export function createDiscordGateway(host: ListenerHost, options: GatewayOptions
     const hello = v.safeParse(Hello, data);
     if (!hello.success) return reconnect("malformed Hello", 1_000);
     interval = hello.output.heartbeat_interval;
+    if (heartbeat) clearTimeout(heartbeat);
     acked = true;
     lastAckAt = now();
     heartbeat = setTimeout(beat, Math.floor(interval * random()));
@@ -332,6 +335,7 @@ export function createDiscordGateway(host: ListenerHost, options: GatewayOptions
     socket = ws;
     phase = "connecting";
     acked = true;
+    heartbeat = setTimeout(() => mine === generation && reconnect("no Hello from the Gateway"), HELLO_TIMEOUT_MS);
     ws.addEventListener("message", (event) => onMessage(event.data, mine));
     ws.addEventListener("close", (event) => onClose(event.code, mine));
     ws.addEventListener("error", () => onClose(1006, mine));
