@@ -25,6 +25,7 @@ import type { Env } from "../../env";
 import type { Listener, ListenerHost, ListenerState } from "../types";
 import { discordApiConfig, discordRequest } from "./api";
 import { parseGatewayMessage } from "./parse";
+import { GatewayStore } from "./gateway-store";
 import { GatewayBot, GatewayPayload, Hello, MessageCreate, Ready } from "./schemas";
 
 export const GATEWAY_VERSION = 10;
@@ -42,28 +43,6 @@ const SESSION_GONE_CLOSE = new Set([4007, 4009]);
 
 export type GatewayPhase = "idle" | "connecting" | "identifying" | "resuming" | "ready" | "waiting" | "failed";
 
-interface Session {
-  sessionId: string;
-  resumeUrl: string;
-  seq: number | null;
-}
-
-interface Stats {
-  botId?: string;
-  identifies: number;
-  resumes: number;
-  zombies: number;
-  reconnects: number;
-  /** Via which the current session began: `identified` or `resumed`. */
-  via?: "identified" | "resumed";
-  lastEventAt?: number;
-  lastError?: string;
-  /** IDENTIFYs left and when the budget resets (from session_start_limit, counted down locally). */
-  identifyRemaining?: number;
-  identifyResetAt?: number;
-  lastIdentifyAt?: number;
-}
-
 export interface GatewayOptions {
   random?: () => number;
   now?: () => number;
@@ -79,7 +58,6 @@ export function createDiscordGateway(host: ListenerHost, options: GatewayOptions
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   const log = options.log ?? ((message: string) => console.warn(`discord gateway: ${message}`));
-  const storage = host.storage;
 
   let socket: WebSocket | undefined;
   /** Bumped per socket: events of an old socket are ignored. */
@@ -92,35 +70,10 @@ export function createDiscordGateway(host: ListenerHost, options: GatewayOptions
   let acked = true;
   let lastAckAt = 0;
   let failures = 0;
-  let session: Session | null | undefined;
-  let stats: Stats | undefined;
   let chain: Promise<void> = Promise.resolve();
 
-  async function loadSession(): Promise<Session | null> {
-    if (session === undefined) session = (await storage.get<Session>("session")) ?? null;
-    return session;
-  }
-  async function loadStats(): Promise<Stats> {
-    if (!stats) stats = (await storage.get<Stats>("stats")) ?? { identifies: 0, resumes: 0, zombies: 0, reconnects: 0 };
-    return stats;
-  }
-  async function saveSession(next: Session | null): Promise<void> {
-    session = next;
-    if (next) await storage.put("session", next);
-    else await storage.delete("session");
-  }
-  let saving: Promise<void> = Promise.resolve();
-  /** Changes apply in order (a change may be computed from the stats as they are by then). */
-  function saveStats(change: Partial<Stats> | ((current: Stats) => Partial<Stats>)): Promise<void> {
-    saving = saving
-      .then(async () => {
-        const current = await loadStats();
-        stats = { ...current, ...(typeof change === "function" ? change(current) : change) };
-        await storage.put("stats", stats);
-      })
-      .catch((error) => log(`saving stats failed: ${String(error)}`));
-    return saving;
-  }
+  const store = new GatewayStore(host.storage, log);
+  const { loadSession, saveSession, loadStats, saveStats } = store;
 
   function send(payload: { op: number; d: unknown }): void {
     try {
@@ -163,7 +116,7 @@ export function createDiscordGateway(host: ListenerHost, options: GatewayOptions
       return;
     }
     acked = false;
-    send({ op: 1, d: session?.seq ?? null });
+    send({ op: 1, d: store.session?.seq ?? null });
     heartbeat = setTimeout(beat, interval);
   }
 
@@ -255,7 +208,7 @@ export function createDiscordGateway(host: ListenerHost, options: GatewayOptions
         lastAckAt = now();
         return;
       case 1:
-        send({ op: 1, d: session?.seq ?? null });
+        send({ op: 1, d: store.session?.seq ?? null });
         return;
       case 7:
         return reconnect("Discord asked to reconnect (op 7)");
