@@ -6,7 +6,8 @@
 import { env } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { moltCommandDefinition } from "../../src/adapters/discord/commands";
-import { discordAdapter } from "../../src/adapters/discord/index";
+import { discordAdapter, renderCommandReplies } from "../../src/adapters/discord/index";
+import type { DiscordReplyTarget } from "../../src/adapters/discord/parse";
 import { answerChatCommand } from "../../src/commands/chat";
 import type { InboundCommand } from "../../src/adapters/types";
 // @ts-expect-error plain ESM module without types
@@ -57,6 +58,28 @@ describe("/molt from Discord", () => {
     const record = await eventually(async () => (await interactionRecord(interaction.token)).original ?? undefined, 20_000, "the edited result");
     expect(record.content).toContain("**Status**");
     expect(record.content).toContain("Gateway:");
+  });
+
+  it("answers a result too long for one message inline, and the rest as ephemeral follow-ups", async () => {
+    const token = `itoken-long-${crypto.randomUUID()}`;
+    const target: DiscordReplyTarget = {
+      platform: "discord",
+      channel_id: "1200000000000000001",
+      guild_id: null,
+      reply_to: null,
+      interaction: { application_id: env.DISCORD_APPLICATION_ID!, token },
+    };
+    const lines = Array.from({ length: 120 }, (_, i) => `• entry ${i}: ${"x".repeat(30)}`).join("\n");
+    const later: Promise<unknown>[] = [];
+    const response = renderCommandReplies(env, target, [{ ok: true, title: "Audit", text: lines }], (work) => later.push(work));
+    const answer = (await response.json()) as InteractionResponse;
+    expect(answer).toMatchObject({ type: 4, data: { flags: 64 } });
+    await Promise.all(later);
+    const { followups } = await interactionRecord(token);
+    expect(followups.length).toBeGreaterThan(0);
+    const shown = [answer.data!.content!, ...followups.map((message) => message.content)];
+    expect(shown.every((part) => part.length <= 2000)).toBe(true);
+    for (const i of [0, 60, 119]) expect(shown.join("\n")).toContain(`• entry ${i}: `);
   });
 
   it("answers an interaction type it doesn't handle without an error", async () => {
