@@ -19,7 +19,7 @@ const compatibilityDate = "2026-08-15";
 const policyBindings = {
   // telegram:424242: the Telegram admin of the pairing test (commands run in their own objects,
   // which read this env, so it can't be patched per test).
-  ADMINS: "slack:U0ADMIN,access:admin@example.com,telegram:424242",
+  ADMINS: "slack:U0ADMIN,access:admin@example.com,telegram:424242,discord:1100000000000000042",
 };
 /** The AUD tag of the stand-in Access application (test/support/access-jwks.mjs is its team domain). */
 const TEST_ACCESS_AUD = "molt-relay-test-aud";
@@ -42,6 +42,7 @@ export default defineConfig({
                 SLACK_API_URL: inject("slackApiUrl"),
                 TELEGRAM_API_URL: inject("telegramApiUrl"),
                 TELEGRAM_BOT_USERNAME: "molt_test_bot",
+                DISCORD_API_URL: inject("discordApiUrl"),
                 PUBLIC_URL: "https://relay.test",
                 TEST_MODEL_URL: inject("modelUrl"),
                 ...policyBindings,
@@ -69,6 +70,7 @@ export default defineConfig({
                 SLACK_API_URL: inject("slackApiUrl"),
                 TELEGRAM_API_URL: inject("telegramApiUrl"),
                 TELEGRAM_BOT_USERNAME: "molt_test_bot",
+                DISCORD_API_URL: inject("discordApiUrl"),
                 PUBLIC_URL: "https://relay.test",
                 SANDBOX_SLEEP_AFTER: "3m",
                 TEST_CONTAINER_HOST_URL: inject("containerHostUrl"),

@@ -5,6 +5,7 @@
 import type { Sandbox } from "@cloudflare/sandbox";
 import type { ConversationObject } from "./bridge/conversation-object";
 import type { IntakeObject } from "./bridge/intake-object";
+import type { ListenerObject } from "./bridge/listener-object";
 import type { CommandRunner } from "./commands/runner";
 import type { PolicyObject } from "./policy/policy-object";
 import type { GatewaySupervisor } from "./sandbox/supervisor";
@@ -29,6 +30,8 @@ export interface Env {
   BROWSER?: Fetcher;
   /** The usage ledger: awake time, turns, browser time (for the console's cost view). */
   USAGE: DurableObjectNamespace<UsageObject>;
+  /** The Durable Objects that hold platform connections open (a chat Gateway), one per platform. */
+  LISTENERS: DurableObjectNamespace<ListenerObject>;
 
   /** Shared secret of the OpenClaw gateway (required). */
   GATEWAY_TOKEN: string;
@@ -61,6 +64,15 @@ export interface Env {
   TELEGRAM_BOT_USERNAME?: string;
   /** Which group messages reach the agent: `mention` (default: mentions and replies to the bot), `all`, `off`. */
   TELEGRAM_GROUP_MODE?: string;
+
+  /** The application's id, public key (hex, for interaction signatures) and bot token (Developer Portal). */
+  DISCORD_APPLICATION_ID?: string;
+  DISCORD_PUBLIC_KEY?: string;
+  DISCORD_BOT_TOKEN?: string;
+  /** Defaults to https://discord.com/api/v10; tests and the local emulator point it elsewhere (the Gateway URL comes from it). */
+  DISCORD_API_URL?: string;
+  /** `true`: ask the Gateway for the privileged MESSAGE_CONTENT intent (mentions and DMs carry their text without it). */
+  DISCORD_MESSAGE_CONTENT?: string;
 
   /** Who may run admin commands: comma-separated `platform:userId` (`slack:U123`, `access:alice@example.com`). */
   ADMINS?: string;

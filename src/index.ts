@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { adapters } from "./adapters";
 import type { Adapter, CommandReply } from "./adapters/types";
 import { intake, storedMessage } from "./bridge/intake-object";
+import { startListeners } from "./bridge/listener-object";
 import { answerChatCommand } from "./commands/chat";
 import type { Env } from "./env";
 import { HttpError } from "./errors";
@@ -17,10 +18,29 @@ import { DEV_LLM_PREFIX, devLlmRoute } from "./sandbox/llm-dev-route";
 
 const app = new Hono<{ Bindings: Env }>();
 
+/**
+ * Platform connections (a chat Gateway) start with the first request this isolate serves (so a
+ * deploy reconnects at once), from the cron trigger every minute, and on /healthz.
+ */
+let listenersStarted = false;
+app.use(async (c, next) => {
+  if (!listenersStarted) {
+    listenersStarted = true;
+    const starting = startListeners(c.env).catch(() => (listenersStarted = false));
+    try {
+      c.executionCtx.waitUntil(starting);
+    } catch {
+      // No execution context (a direct call in a test): the start runs on its own.
+    }
+  }
+  await next();
+});
+
 app.get("/healthz", async (c) => {
   const gateway = await gatewaySupervisor(c.env).status();
   const platforms = Object.fromEntries(adapters.map((adapter) => [adapter.platform, adapter.configured(c.env)]));
-  return c.json({ ok: true, gateway, platforms });
+  const connections = await startListeners(c.env);
+  return c.json({ ok: true, gateway, platforms, connections });
 });
 
 app.get("/media/*", (c) => serveMediaLink(c.req.raw, c.env));
@@ -52,9 +72,16 @@ app.onError((error, c) => {
   return c.json({ error: "internal error" }, 500);
 });
 
-export default app;
+export default {
+  fetch: app.fetch,
+  /** The cron trigger (every minute): keeps platform connections up. */
+  async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+    ctx.waitUntil(startListeners(env));
+  },
+} satisfies ExportedHandler<Env>;
 export { ConversationObject } from "./bridge/conversation-object";
 export { IntakeObject } from "./bridge/intake-object";
+export { ListenerObject } from "./bridge/listener-object";
 export { CommandRunner } from "./commands/runner";
 export { GatewaySupervisor } from "./sandbox/supervisor";
 export { PolicyObject } from "./policy/policy-object";

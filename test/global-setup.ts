@@ -3,6 +3,7 @@
  * and hands their addresses to the tests through vitest's provide/inject:
  * - the Slack API emulator;
  * - the Telegram Bot API emulator;
+ * - the Discord emulator (REST and the Gateway WebSocket);
  * - the stand-in model (an OpenAI-compatible server);
  * - a real OpenClaw gateway on loopback (the `GATEWAY_URL` mode);
  * - a stand-in Cloudflare Access team domain (its JWKS, and a signer for tests);
@@ -10,6 +11,8 @@
  *   real gateway through the container's start script when the relay asks it to.
  */
 import type { TestProject } from "vitest/node";
+// @ts-expect-error plain ESM module without types
+import { startDiscordEmulator } from "./emulators/discord.mjs";
 // @ts-expect-error plain ESM module without types
 import { startSlackEmulator } from "./emulators/slack.mjs";
 // @ts-expect-error plain ESM module without types
@@ -31,11 +34,12 @@ import { testSecrets } from "./secrets";
  * helper it uses, a gateway for `relay` and a container host (which starts its own) for `sandbox`.
  */
 export default async function setup(project: TestProject) {
-  const [slack, telegram, model, access] = await Promise.all([
+  const [slack, telegram, model, access, discord] = await Promise.all([
     startSlackEmulator({ port: 0 }),
     startTelegramEmulator({ port: 0 }),
     startModelServer({ port: 0 }),
     startAccessJwks({ port: 0 }),
+    startDiscordEmulator({ port: 0 }),
   ]);
   const [gateway, host] = await Promise.all([
     project.name === "relay" ? startGateway({ token: testSecrets.GATEWAY_TOKEN, modelUrl: model.url }) : undefined,
@@ -50,8 +54,9 @@ export default async function setup(project: TestProject) {
   // Starts a Chromium only when a test asks (the console's browser test).
   const chromium = await startChromiumLauncher();
   project.provide("chromiumConsoleUrl", chromium.url);
+  project.provide("discordApiUrl", discord.url);
   return async () => {
-    await Promise.allSettled([gateway?.stop(), host?.close(), slack.close(), telegram.close(), model.close(), access.close(), chromium.close()]);
+    await Promise.allSettled([gateway?.stop(), host?.close(), slack.close(), telegram.close(), model.close(), access.close(), chromium.close(), discord.close()]);
   };
 }
 
@@ -66,5 +71,7 @@ declare module "vitest" {
     accessUrl: string;
     /** Starts headless Chromium for the console's browser test (test/support/chromium-console.mjs). */
     chromiumConsoleUrl: string;
+    /** The Discord emulator's API base (`.../api/v10`); its Gateway URL comes from `GET /gateway/bot`. */
+    discordApiUrl: string;
   }
 }

@@ -5,4 +5,8 @@ export const testSecrets = {
   SLACK_BOT_TOKEN: "xoxb-test-bot-token",
   TELEGRAM_BOT_TOKEN: "7000000001:AAtest-telegram-bot-token",
   TELEGRAM_WEBHOOK_SECRET: "test-telegram-webhook-secret",
+  DISCORD_APPLICATION_ID: "1000000000000000001",
+  // The public key of RFC 8032's test 1; its seed signs the interaction fixtures (test/support/discord-relay.ts).
+  DISCORD_PUBLIC_KEY: "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+  DISCORD_BOT_TOKEN: "MTAwMDAwMDAwMDAwMDAwMDAx.test.discord-bot-token",
 };

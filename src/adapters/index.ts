@@ -1,9 +1,10 @@
 /** The adapters this relay serves. Adding a platform means adding it here and nowhere else. */
+import { discordAdapter } from "./discord";
 import { slackAdapter } from "./slack";
 import { telegramAdapter } from "./telegram";
 import type { Adapter } from "./types";
 
-export const adapters: readonly Adapter[] = [slackAdapter, telegramAdapter];
+export const adapters: readonly Adapter[] = [slackAdapter, telegramAdapter, discordAdapter];
 
 export function adapterFor(platform: string): Adapter {
   const adapter = adapters.find((candidate) => candidate.platform === platform);

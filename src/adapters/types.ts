@@ -62,6 +62,11 @@ export interface CommandReply {
   title: string;
   /** Markdown body. */
   text: string;
+  /**
+   * The command is still running and its result will be posted later (the ack holds "working on
+   * it"). Platforms that can defer an answer (Discord) show their own "thinking" state instead.
+   */
+  pending?: boolean;
 }
 
 /** What an adapter makes of one verified request. */
@@ -105,6 +110,39 @@ export interface Adapter {
   openReply(env: Env, target: ReplyTarget): ReplySink;
   /** Optional: a stop control for running turns (see StopCapable). */
   readonly stop?: StopCapable;
+  /**
+   * For platforms that deliver messages over a connection the relay holds open (Discord's
+   * Gateway) rather than by webhook: the connection's logic, run in a Durable Object of its own
+   * (one per platform), started only when `configured(env)`.
+   */
+  listen?(host: ListenerHost): Listener;
+}
+
+/** What a held-open connection gets from the Durable Object that keeps it. */
+export interface ListenerHost {
+  env: Env;
+  /** The object's storage: session state that must survive an eviction. */
+  storage: DurableObjectStorage;
+  /**
+   * Store messages the way a webhook's are stored (the intake: deduplicated on their keys, then
+   * the DM policy, then their bridge). Resolves once they are durable.
+   */
+  deliver(messages: InboundMessage[]): Promise<void>;
+  /** Ask for `alarm()` at `at` (ms since the epoch): the watchdog. */
+  setAlarm(at: number): Promise<void>;
+}
+
+/** Flat facts about a connection (phase, last event time, counters). */
+export type ListenerState = { [key: string]: string | number | boolean | null };
+
+/** A connection the relay holds open to receive messages. */
+export interface Listener {
+  /** Connect unless connected or connecting. Cheap to call often (each cron tick, /healthz). */
+  ensure(): Promise<void>;
+  /** The watchdog: reconnect when the connection is gone (an evicted object has no socket). */
+  alarm(): Promise<void>;
+  /** Connection state for /healthz: no secrets. */
+  status(): Promise<ListenerState>;
 }
 
 /** What the agent is doing, for the "working" indicator. */

@@ -15,5 +15,5 @@ export async function answerChatCommand(event: InboundCommand, env: Env, ackMs =
   const { name, args } = parseCommandText(event.text);
   const invocation = { name, args, actor: event.sender.id, conversation: event.conversation, direct: event.direct };
   const result = await commandRunner(env).run({ invocation, reply: event.reply }, ackMs);
-  return result ?? { ok: true, title: name, text: `Working on \`/molt ${name}\`… the result will be posted here.` };
+  return result ?? { ok: true, title: name, text: `Working on \`/molt ${name}\`… the result will be posted here.`, pending: true };
 }

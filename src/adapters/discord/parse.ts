@@ -1,0 +1,123 @@
+/**
+ * Turning verified Discord input into inbound events. Pure: nothing here calls Discord.
+ *
+ * - Interactions (HTTP): PING, and `/molt <sub-command>` as an admin command. Other types are
+ *   answered but carry no event.
+ * - Gateway MESSAGE_CREATE: a DM to the bot, or a channel message that mentions the bot or replies
+ *   to it, is a message for the agent. Bots (ourselves included), webhooks and system messages are
+ *   ignored. One conversation per channel; a thread is a channel of its own, and so is a DM.
+ */
+import * as v from "valibot";
+import { PayloadError } from "../../errors";
+import type { InboundCommand, InboundMessage, ReplyTarget } from "../types";
+import { commandText } from "./commands";
+import { Interaction, issueSummary, type MessageCreate } from "./schemas";
+
+export const PLATFORM = "discord";
+
+/** Where one Discord conversation's replies go. */
+export interface DiscordReplyTarget extends ReplyTarget {
+  platform: "discord";
+  channel_id: string;
+  guild_id: string | null;
+  /** The message the answer replies to (`message_reference`); null for slash commands. */
+  reply_to: string | null;
+  /** A slash command's interaction: its result edits the original response. */
+  interaction: { application_id: string; token: string } | null;
+}
+
+export type ParsedInteraction =
+  | { kind: "ping" }
+  | { kind: "command"; event: InboundCommand }
+  | { kind: "autocomplete" }
+  | { kind: "unsupported"; type: number };
+
+/** Interaction types (Discord's numbers). */
+const PING = 1;
+const APPLICATION_COMMAND = 2;
+const AUTOCOMPLETE = 4;
+
+export function parseInteractionBody(body: string): Interaction {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new PayloadError("Discord interaction is not JSON");
+  }
+  const result = v.safeParse(Interaction, value);
+  if (!result.success) throw new PayloadError(`Discord interaction: ${issueSummary(result.issues)}`);
+  return result.output;
+}
+
+export function parseInteraction(interaction: Interaction): ParsedInteraction {
+  if (interaction.type === PING) return { kind: "ping" };
+  if (interaction.type === AUTOCOMPLETE) return { kind: "autocomplete" };
+  if (interaction.type !== APPLICATION_COMMAND || interaction.data?.name !== "molt") return { kind: "unsupported", type: interaction.type };
+  const user = interaction.member?.user ?? interaction.user;
+  const channel = interaction.channel_id ?? interaction.channel?.id;
+  if (!user || !channel || !interaction.token) throw new PayloadError("Discord command without a user, channel or token");
+  const text = commandText(interaction.data.options) ?? "help";
+  const direct = !interaction.guild_id;
+  const name = user.global_name ?? user.username;
+  const event: InboundCommand = {
+    kind: "command",
+    text,
+    conversation: `discord:${channel}`,
+    dedupeKeys: [`discord:interaction:${interaction.id}`],
+    sender: { id: `discord:${user.id}`, ...(name ? { name } : {}) },
+    direct,
+    reply: {
+      platform: PLATFORM,
+      channel_id: channel,
+      guild_id: interaction.guild_id ?? null,
+      reply_to: null,
+      interaction: { application_id: interaction.application_id, token: interaction.token },
+    } satisfies DiscordReplyTarget,
+  };
+  return { kind: "command", event };
+}
+
+/** Message types that people write: DEFAULT and REPLY. */
+const PERSON_MESSAGE_TYPES = new Set([0, 19]);
+
+/** A message for the agent, or undefined when the bot should not answer it. */
+export function parseGatewayMessage(message: MessageCreate, botId: string | undefined): InboundMessage | undefined {
+  if (message.author.bot || message.webhook_id || !PERSON_MESSAGE_TYPES.has(message.type)) return undefined;
+  if (botId && message.author.id === botId) return undefined;
+  const direct = !message.guild_id;
+  if (!direct) {
+    if (!botId) return undefined;
+    const mentioned = message.mentions.some((user) => user.id === botId) || new RegExp(`<@!?${botId}>`).test(message.content);
+    const repliedTo = message.referenced_message?.author?.id === botId;
+    if (!mentioned && !repliedTo) return undefined;
+  }
+  const text = stripBotMention(message.content, botId).trim();
+  if (!text) return undefined;
+  const name = message.author.global_name ?? message.author.username;
+  const sentAt = message.timestamp ? Date.parse(message.timestamp) : NaN;
+  return {
+    kind: "message",
+    text,
+    sentAt: Number.isFinite(sentAt) ? sentAt : Date.now(),
+    conversation: `discord:${message.channel_id}`,
+    dedupeKeys: [`discord:msg:${message.id}`],
+    sender: { id: `discord:${message.author.id}`, ...(name ? { name } : {}) },
+    direct,
+    reply: {
+      platform: PLATFORM,
+      channel_id: message.channel_id,
+      guild_id: message.guild_id ?? null,
+      reply_to: message.id,
+      interaction: null,
+    } satisfies DiscordReplyTarget,
+  };
+}
+
+/** `<@bot> do this` reads as `do this`: the mention and the punctuation that addressed the bot go. */
+export function stripBotMention(content: string, botId: string | undefined): string {
+  if (!botId) return content;
+  return content
+    .replace(new RegExp(`<@!?${botId}>[,:]?`, "g"), "")
+    .replace(/^[\s,:]+/, "")
+    .replace(/[ \t]{2,}/g, " ");
+}
