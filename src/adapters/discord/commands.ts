@@ -9,6 +9,8 @@
  * is the order the registry's commands read their arguments in (`pair approve CODE`).
  */
 
+import type { RESTPostAPIChatInputApplicationCommandsJSONBody } from "discord-api-types/v10";
+
 /** Discord's option types used here. */
 const STRING = 3;
 const INTEGER = 4;
@@ -83,7 +85,7 @@ export const MOLT_SUBCOMMANDS: readonly SubCommandSpec[] = [
 ];
 
 /** Contexts: 0 guild, 1 the bot's DMs, 2 private channels; installed to guilds (0). */
-export function moltCommandDefinition() {
+export function moltCommandDefinition(): RESTPostAPIChatInputApplicationCommandsJSONBody & { options: { name: string; description: string }[] } {
   return {
     name: "molt",
     description: "Run a molt-relay admin command",

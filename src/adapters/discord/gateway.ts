@@ -20,6 +20,7 @@
  *   eviction drops it with no hook. The alarm is the watchdog: every minute it reconnects when the
  *   socket is gone (nothing in memory) or has gone quiet.
  */
+import type { GatewayIdentifyData, GatewayResumeData } from "discord-api-types/v10";
 import * as v from "valibot";
 import type { Env } from "../../env";
 import type { Listener, ListenerHost, ListenerState } from "../types";
@@ -126,14 +127,12 @@ export function createDiscordGateway(host: ListenerHost, options: GatewayOptions
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     if (mine !== generation) return;
     phase = "identifying";
-    send({
-      op: 2,
-      d: {
-        token: env.DISCORD_BOT_TOKEN,
-        intents: intentsFor(env),
-        properties: { os: "cloudflare-workers", browser: "molt-relay", device: "molt-relay" },
-      },
-    });
+    const identity: GatewayIdentifyData = {
+      token: env.DISCORD_BOT_TOKEN ?? "",
+      intents: intentsFor(env),
+      properties: { os: "cloudflare-workers", browser: "molt-relay", device: "molt-relay" },
+    };
+    send({ op: 2, d: identity });
     await saveStats((latest) => ({
       identifies: latest.identifies + 1,
       lastIdentifyAt: now(),
@@ -153,7 +152,8 @@ export function createDiscordGateway(host: ListenerHost, options: GatewayOptions
     if (mine !== generation) return;
     if (stored) {
       phase = "resuming";
-      send({ op: 6, d: { token: host.env.DISCORD_BOT_TOKEN, session_id: stored.sessionId, seq: stored.seq } });
+      const resume: GatewayResumeData = { token: host.env.DISCORD_BOT_TOKEN ?? "", session_id: stored.sessionId, seq: stored.seq ?? 0 };
+      send({ op: 6, d: resume });
       await saveStats((current) => ({ resumes: current.resumes + 1 }));
     } else await identify(host.env, mine);
   }

@@ -6,6 +6,7 @@
  * Discord shows typing for ~10 s, so the sink repeats it every `statusRefreshMs` until the answer
  * is finished, a file is posted, the status is cleared, or `maxStatusMs` passes.
  */
+import type { RESTPostAPIChannelMessageJSONBody } from "discord-api-types/v10";
 import type { Env } from "../../env";
 import { PlatformApiError } from "../../errors";
 import { formatBytes } from "../bytes";
@@ -31,7 +32,7 @@ export const discordLimits: PlatformLimits = {
 
 export const DEFAULT_MAX_STATUS_MS = 10 * 60_000;
 /** No answer pings anyone: not @everyone, not a role, not the person it replies to. */
-export const NO_MENTIONS = { parse: [] as string[], replied_user: false };
+export const NO_MENTIONS = { parse: [] as never[], replied_user: false };
 /** Ephemeral: only the person who ran the command sees it. */
 export const EPHEMERAL = 64;
 
@@ -63,7 +64,7 @@ export function openDiscordReply(env: Env, target: DiscordReplyTarget, options: 
 
   async function post(markdown: string): Promise<string> {
     const content = fitted(markdown);
-    const body = { content, ...reference(), allowed_mentions: NO_MENTIONS, nonce: newNonce(), enforce_nonce: true };
+    const body: RESTPostAPIChannelMessageJSONBody = { content, ...reference(), allowed_mentions: NO_MENTIONS, nonce: newNonce(), enforce_nonce: true };
     const message = await discordRequest<{ id: string }>(config, "POST", `${channelPath}/messages`, { json: body, idempotent: true });
     return message.id;
   }
