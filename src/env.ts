@@ -7,6 +7,7 @@ import type { ConversationObject } from "./bridge/conversation-object";
 import type { IntakeObject } from "./bridge/intake-object";
 import type { CommandRunner } from "./commands/runner";
 import type { PolicyObject } from "./policy/policy-object";
+import type { BrowserSession } from "./sandbox/browser-session";
 import type { GatewaySupervisor } from "./sandbox/supervisor";
 
 export interface Env {
@@ -26,6 +27,13 @@ export interface Env {
   MEDIA: R2Bucket;
   /** Browser Rendering, for the agent's browser. */
   BROWSER?: Fetcher;
+  /** The agent's one Browser Rendering session; its CDP sockets are relayed through it. */
+  BROWSER_SESSION: DurableObjectNamespace<BrowserSession>;
+  /**
+   * Local dev only (`npm run dev` sets it): serve the agent's browser at `/__dev/browser` for a
+   * gateway on this machine, to loopback requests only. Never set it on a deployment.
+   */
+  DEV_BROWSER_ROUTE?: string;
 
   /** Shared secret of the OpenClaw gateway (required). */
   GATEWAY_TOKEN: string;

@@ -12,6 +12,7 @@ import type { Env } from "./env";
 import { HttpError } from "./errors";
 import { adminRoutes } from "./http/admin";
 import { serveMediaLink } from "./http/media-links";
+import { serveDevBrowser } from "./sandbox/browser-dev-route";
 import { gatewaySupervisor } from "./sandbox/supervisor";
 
 const app = new Hono<{ Bindings: Env }>();
@@ -25,6 +26,11 @@ app.get("/healthz", async (c) => {
 app.get("/media/*", (c) => serveMediaLink(c.req.raw, c.env));
 
 app.route("/admin", adminRoutes);
+
+// The agent's browser, for a gateway on this machine in local dev only (404 unless DEV_BROWSER_ROUTE
+// is set and the request is to loopback). In production the container reaches it through the
+// Sandbox's outbound handler for browser.internal; no public route opens a browser.
+app.all("/__dev/browser/*", (c) => serveDevBrowser(c.req.raw, c.env));
 
 for (const adapter of adapters) {
   for (const route of adapter.routes) app.post(route, (c) => receive(adapter, c.req.raw, c.env, c.executionCtx));
@@ -56,3 +62,4 @@ export { CommandRunner } from "./commands/runner";
 export { GatewaySupervisor } from "./sandbox/supervisor";
 export { PolicyObject } from "./policy/policy-object";
 export { Sandbox } from "@cloudflare/sandbox";
+export { BrowserSession } from "./sandbox/browser-session";

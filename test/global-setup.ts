@@ -8,7 +8,10 @@
  * - a stand-in Cloudflare Access team domain (its JWKS, and a signer for tests);
  * - a container host that plays the Sandbox container (the Sandbox mode), which starts its own
  *   real gateway through the container's start script when the relay asks it to.
+ * - a real headless Chromium behind miniflare's local Browser Rendering binding (`BROWSER`), from
+ *   `@sparticuz/chromium`, through a test-owned XDG cache home (test/support/chromium.mjs).
  */
+import path from "node:path";
 import type { TestProject } from "vitest/node";
 // @ts-expect-error plain ESM module without types
 import { startSlackEmulator } from "./emulators/slack.mjs";
@@ -16,6 +19,8 @@ import { startSlackEmulator } from "./emulators/slack.mjs";
 import { startTelegramEmulator } from "./emulators/telegram.mjs";
 // @ts-expect-error plain ESM module without types
 import { startAccessJwks } from "./support/access-jwks.mjs";
+// @ts-expect-error plain ESM module without types
+import { installLocalBrowserRendering } from "./support/chromium.mjs";
 // @ts-expect-error plain ESM module without types
 import { startContainerHost } from "./support/container-host.mjs";
 // @ts-expect-error plain ESM module without types
@@ -29,6 +34,13 @@ import { testSecrets } from "./secrets";
  * helper it uses, a gateway for `relay` and a container host (which starts its own) for `sandbox`.
  */
 export default async function setup(project: TestProject) {
+  // miniflare reads XDG_CACHE_HOME when a test first asks the BROWSER binding for a browser.
+  process.env.XDG_CACHE_HOME = path.resolve("node_modules/.cache/molt-relay-test-xdg");
+  // A failure here fails the browser tests (they check it) instead of every test.
+  const browserSetupError = await installLocalBrowserRendering(process.env.XDG_CACHE_HOME).then(
+    () => "",
+    (error: Error) => error.message,
+  );
   const [slack, telegram, model, access] = await Promise.all([
     startSlackEmulator({ port: 0 }),
     startTelegramEmulator({ port: 0 }),
@@ -45,6 +57,7 @@ export default async function setup(project: TestProject) {
   project.provide("gatewayUrl", gateway?.url ?? "");
   project.provide("containerHostUrl", host?.url ?? "");
   project.provide("accessUrl", access.url);
+  project.provide("browserSetupError", browserSetupError);
   return async () => {
     await Promise.allSettled([gateway?.stop(), host?.close(), slack.close(), telegram.close(), model.close(), access.close()]);
   };
@@ -59,5 +72,7 @@ declare module "vitest" {
     containerHostUrl: string;
     /** A stand-in Cloudflare Access team domain (JWKS + a signer for tests). */
     accessUrl: string;
+    /** Why the local Browser Rendering binding has no Chromium ("" when it has one). */
+    browserSetupError: string;
   }
 }
