@@ -22,6 +22,8 @@ import { startAccessJwks } from "./support/access-jwks.mjs";
 // @ts-expect-error plain ESM module without types
 import { installLocalBrowserRendering } from "./support/chromium.mjs";
 // @ts-expect-error plain ESM module without types
+import { startTestPage } from "./support/test-page.mjs";
+// @ts-expect-error plain ESM module without types
 import { startContainerHost } from "./support/container-host.mjs";
 // @ts-expect-error plain ESM module without types
 import { startGateway } from "./support/gateway-process.mjs";
@@ -37,15 +39,18 @@ export default async function setup(project: TestProject) {
   // miniflare reads XDG_CACHE_HOME when a test first asks the BROWSER binding for a browser.
   process.env.XDG_CACHE_HOME = path.resolve("node_modules/.cache/molt-relay-test-xdg");
   // A failure here fails the browser tests (they check it) instead of every test.
-  const browserSetupError = await installLocalBrowserRendering(process.env.XDG_CACHE_HOME).then(
+  const browserSetupError = await installLocalBrowserRendering(process.env.XDG_CACHE_HOME, {
+    extraFlags: [`--host-resolver-rules=MAP *.molt.test 127.0.0.1`],
+  }).then(
     () => "",
     (error: Error) => error.message,
   );
-  const [slack, telegram, model, access] = await Promise.all([
+  const [slack, telegram, model, access, testPage] = await Promise.all([
     startSlackEmulator({ port: 0 }),
     startTelegramEmulator({ port: 0 }),
     startModelServer({ port: 0 }),
     startAccessJwks({ port: 0 }),
+    startTestPage({ port: 0 }),
   ]);
   const [gateway, host] = await Promise.all([
     project.name === "relay" ? startGateway({ token: testSecrets.GATEWAY_TOKEN, modelUrl: model.url }) : undefined,
@@ -58,8 +63,9 @@ export default async function setup(project: TestProject) {
   project.provide("containerHostUrl", host?.url ?? "");
   project.provide("accessUrl", access.url);
   project.provide("browserSetupError", browserSetupError);
+  project.provide("testPageUrl", testPage.url);
   return async () => {
-    await Promise.allSettled([gateway?.stop(), host?.close(), slack.close(), telegram.close(), model.close(), access.close()]);
+    await Promise.allSettled([gateway?.stop(), host?.close(), slack.close(), telegram.close(), model.close(), access.close(), testPage.close()]);
   };
 }
 
@@ -74,5 +80,7 @@ declare module "vitest" {
     accessUrl: string;
     /** Why the local Browser Rendering binding has no Chromium ("" when it has one). */
     browserSetupError: string;
+    /** A page with known content (test/support/test-page.mjs), as the test Chromium reaches it. */
+    testPageUrl: string;
   }
 }

@@ -35,9 +35,10 @@ export function miniflareChromePath(cacheHome, platform = "linux") {
 
 /**
  * Writes the wrapper miniflare will launch and returns its path. Idempotent. Only Linux x64 is
- * handled (the platform `@sparticuz/chromium` ships for).
+ * handled (the platform `@sparticuz/chromium` ships for). `extraFlags` go to every launch (tests
+ * map their page host to loopback with `--host-resolver-rules`).
  */
-export async function installLocalBrowserRendering(cacheHome) {
+export async function installLocalBrowserRendering(cacheHome, { extraFlags = [] } = {}) {
   if (process.platform !== "linux") throw new Error(`local Browser Rendering with @sparticuz/chromium needs Linux, not ${process.platform}`);
   const executable = await chromiumPath();
   const target = miniflareChromePath(cacheHome);
@@ -51,7 +52,7 @@ export async function installLocalBrowserRendering(cacheHome) {
     '  case "$arg" in --headless|--headless=*) continue ;; esac',
     '  set -- "$@" "$arg"',
     "done",
-    `exec ${quoted(executable)} ${CHROMIUM_FLAGS.join(" ")} "$@"`,
+    `exec ${[executable, ...CHROMIUM_FLAGS, ...extraFlags].map(quoted).join(" ")} "$@"`,
     "",
   ].join("\n");
   const current = fs.existsSync(target) ? fs.readFileSync(target, "utf8") : "";
