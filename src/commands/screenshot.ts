@@ -7,7 +7,7 @@
  * Refused: non-http(s) URLs and the relay's own network (policy/url-guard.ts), checked on the URL
  * given and again on every request the page makes, redirects included.
  */
-import puppeteer from "@cloudflare/puppeteer";
+import type { Browser } from "@cloudflare/puppeteer";
 import { signedMediaLink } from "../http/media-links";
 import { checkBrowsableUrl, isOwnNetworkHost } from "../policy/url-guard";
 import { type Command, UsageError } from "./registry";
@@ -31,7 +31,7 @@ export const screenshotCommand: Command = {
     const url = verdict.url;
     const relayHost = env.PUBLIC_URL ? new URL(env.PUBLIC_URL).hostname : undefined;
 
-    let browser: Awaited<ReturnType<typeof puppeteer.launch>>;
+    let browser: Browser;
     try {
       browser = await launch(env.BROWSER);
     } catch (error) {
@@ -89,8 +89,13 @@ export const screenshotCommand: Command = {
   },
 };
 
-/** Launch a browser; the new-browser rate clears within a second or two, so wait once. */
-async function launch(binding: Fetcher) {
+/**
+ * Launch a browser; the new-browser rate clears within a second or two, so wait once.
+ * `@cloudflare/puppeteer` is imported here, on first use: it is most of the bundle's growth and
+ * nothing else needs it, so other requests never evaluate it.
+ */
+async function launch(binding: Fetcher): Promise<Browser> {
+  const { default: puppeteer } = await import("@cloudflare/puppeteer");
   try {
     return await puppeteer.launch(binding, { keep_alive: KEEP_ALIVE_MS });
   } catch (error) {

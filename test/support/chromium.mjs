@@ -36,9 +36,10 @@ export function miniflareChromePath(cacheHome, platform = "linux") {
 /**
  * Writes the wrapper miniflare will launch and returns its path. Idempotent. Only Linux x64 is
  * handled (the platform `@sparticuz/chromium` ships for). `extraFlags` go to every launch (tests
- * map their page host to loopback with `--host-resolver-rules`).
+ * map their page host to loopback with `--host-resolver-rules`). `debugPort` replaces miniflare's
+ * `--remote-debugging-port=0`, so a benchmark can also reach the same browser directly.
  */
-export async function installLocalBrowserRendering(cacheHome, { extraFlags = [] } = {}) {
+export async function installLocalBrowserRendering(cacheHome, { extraFlags = [], debugPort } = {}) {
   if (process.platform !== "linux") throw new Error(`local Browser Rendering with @sparticuz/chromium needs Linux, not ${process.platform}`);
   const executable = await chromiumPath();
   const target = miniflareChromePath(cacheHome);
@@ -50,6 +51,7 @@ export async function installLocalBrowserRendering(cacheHome, { extraFlags = [] 
     'for arg do',
     '  shift',
     '  case "$arg" in --headless|--headless=*) continue ;; esac',
+    ...(debugPort ? [`  case "$arg" in --remote-debugging-port=*) set -- "$@" --remote-debugging-port=${Number(debugPort)}; continue ;; esac`] : []),
     '  set -- "$@" "$arg"',
     "done",
     `exec ${[executable, ...CHROMIUM_FLAGS, ...extraFlags].map(quoted).join(" ")} "$@"`,
