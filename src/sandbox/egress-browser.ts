@@ -1,0 +1,16 @@
+/**
+ * The container's way to its browser: the Sandbox's outbound handler for `browser.internal`.
+ * OpenClaw in the container is configured with `cdpUrl: http://browser.internal` (container/
+ * start-gateway.mjs); its `/json/version` requests and CDP socket upgrades leave the container as
+ * plain HTTP on port 80, the Sandbox intercepts them by host, and this handler hands them to the
+ * agent's BrowserSession object. No public URL, and no secret the agent could read: reaching this
+ * host at all is the proof that the request comes from the agent's container.
+ */
+import type { Env } from "../env";
+import { BROWSER_HOST } from "./browser-link";
+import { serveAgentBrowser } from "./browser-session";
+
+export const browserEgress = {
+  host: BROWSER_HOST,
+  handler: (request: Request, env: Env): Promise<Response> => serveAgentBrowser(request, env),
+};
