@@ -36,6 +36,8 @@
 //                            handler serves; `npm run dev` sets a loopback URL on the Worker). Written
 //                            as browser profile "relay", the default profile, with its host allowed by
 //                            the SSRF policy. Unset or "off": no browser block (OpenClaw's defaults).
+//   BROWSER_ALLOWED_HOSTNAMES optional comma list of further hosts the agent's browser may open although
+//                            they are private (an intranet page; tests' local pages).
 //   MOLT_SKILLS_DIR          the relay's skills (default: skills/ next to this script), loaded through
 //                            skills.load.extraDirs.
 
@@ -110,7 +112,7 @@ export function buildConfig(env = process.env) {
     logging: { level: blank(env.OPENCLAW_LOG_LEVEL) ? "info" : env.OPENCLAW_LOG_LEVEL.trim() },
   };
   if (Object.keys(providers).length) config.models = { mode: "merge", providers };
-  const browser = browserConfig(env.BROWSER_CDP_URL);
+  const browser = browserConfig(env.BROWSER_CDP_URL, list(env.BROWSER_ALLOWED_HOSTNAMES));
   if (browser) config.browser = browser;
   // The relay's own skills (browser-video), shipped next to this script.
   const skills = blank(env.MOLT_SKILLS_DIR) ? path.join(HERE, "skills") : env.MOLT_SKILLS_DIR.trim();
@@ -128,7 +130,7 @@ const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
  * nothing else of the private network). A loopback endpoint (dev) must be `attachOnly`, or OpenClaw
  * takes it for a browser it manages itself.
  */
-export function browserConfig(cdpUrl) {
+export function browserConfig(cdpUrl, allowedHostnames = []) {
   if (blank(cdpUrl) || cdpUrl.trim() === "off") return undefined;
   let url;
   try { url = new URL(cdpUrl.trim()); } catch { throw new Error(`invalid BROWSER_CDP_URL: ${cdpUrl}`); }
@@ -139,7 +141,7 @@ export function browserConfig(cdpUrl) {
     enabled: true,
     defaultProfile: "relay",
     profiles: { relay: profile },
-    ssrfPolicy: { allowedHostnames: [url.hostname.replace(/^\[|\]$/g, "")] },
+    ssrfPolicy: { allowedHostnames: [...new Set([url.hostname.replace(/^\[|\]$/g, ""), ...allowedHostnames])] },
   };
 }
 

@@ -7,7 +7,7 @@ import { turnStats } from "./turn-stats";
 export const statusCommand: Command = {
   name: "status",
   usage: "/molt status",
-  help: "The agent's state: gateway phase, OpenClaw version, uptime, queued turns, turn latency, last error.",
+  help: "The agent's state: gateway phase, OpenClaw version, uptime, queued turns, turn latency, last error, browser session.",
   admin: true,
   async run({ env }) {
     const [status, turns, browser] = await Promise.all([gatewaySupervisor(env).status(), turnStats(env), browserSession(env).status()]);
