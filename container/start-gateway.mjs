@@ -38,6 +38,9 @@
 //                            the SSRF policy. Unset or "off": no browser block (OpenClaw's defaults).
 //   BROWSER_ALLOWED_HOSTNAMES optional comma list of further hosts the agent's browser may open although
 //                            they are private (an intranet page; tests' local pages).
+//   BROWSER_ALLOW_PRIVATE_NETWORK "1": the browser may open private and loopback addresses (local dev and
+//                            tests only, where the CDP endpoint is on this machine: OpenClaw's guard
+//                            honours no IP literal in allowedHostnames). Never set in the image.
 //   MOLT_SKILLS_DIR          the relay's skills (default: skills/ next to this script), loaded through
 //                            skills.load.extraDirs.
 
@@ -112,8 +115,12 @@ export function buildConfig(env = process.env) {
     logging: { level: blank(env.OPENCLAW_LOG_LEVEL) ? "info" : env.OPENCLAW_LOG_LEVEL.trim() },
   };
   if (Object.keys(providers).length) config.models = { mode: "merge", providers };
-  const browser = browserConfig(env.BROWSER_CDP_URL, list(env.BROWSER_ALLOWED_HOSTNAMES));
-  if (browser) config.browser = browser;
+  const browser = browserConfig(env.BROWSER_CDP_URL, list(env.BROWSER_ALLOWED_HOSTNAMES), env.BROWSER_ALLOW_PRIVATE_NETWORK === "1");
+  if (browser) {
+    config.browser = browser;
+    // The browser tool is a plugin tool: without a tool profile it is not offered unless allowed.
+    config.tools = { alsoAllow: ["browser"] };
+  }
   // The relay's own skills (browser-video), shipped next to this script.
   const skills = blank(env.MOLT_SKILLS_DIR) ? path.join(HERE, "skills") : env.MOLT_SKILLS_DIR.trim();
   if (fs.existsSync(skills)) config.skills = { load: { extraDirs: [skills] } };
@@ -130,7 +137,7 @@ const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
  * nothing else of the private network). A loopback endpoint (dev) must be `attachOnly`, or OpenClaw
  * takes it for a browser it manages itself.
  */
-export function browserConfig(cdpUrl, allowedHostnames = []) {
+export function browserConfig(cdpUrl, allowedHostnames = [], allowPrivateNetwork = false) {
   if (blank(cdpUrl) || cdpUrl.trim() === "off") return undefined;
   let url;
   try { url = new URL(cdpUrl.trim()); } catch { throw new Error(`invalid BROWSER_CDP_URL: ${cdpUrl}`); }
@@ -141,7 +148,10 @@ export function browserConfig(cdpUrl, allowedHostnames = []) {
     enabled: true,
     defaultProfile: "relay",
     profiles: { relay: profile },
-    ssrfPolicy: { allowedHostnames: [...new Set([url.hostname.replace(/^\[|\]$/g, ""), ...allowedHostnames])] },
+    ssrfPolicy: {
+      allowedHostnames: [...new Set([url.hostname.replace(/^\[|\]$/g, ""), ...allowedHostnames])],
+      ...(allowPrivateNetwork ? { dangerouslyAllowPrivateNetwork: true } : {}),
+    },
   };
 }
 

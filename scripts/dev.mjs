@@ -70,7 +70,10 @@ const gateway = await startGateway({
   home: path.join(DEV, "openclaw-home"),
   timeoutMs: 180_000,
   // The agent's browser: the Worker's pass-through to Browser Rendering, on loopback.
-  env: { BROWSER_CDP_URL: `http://127.0.0.1:${WORKER_PORT}/__dev/browser` },
+  // 0.0.0.0, not 127.0.0.1: OpenClaw takes a loopback CDP URL for a browser it launches itself.
+  // The browser is on this machine, so it may open private addresses (as a browser OpenClaw
+  // launched itself would); OpenClaw's guard honours no IP literal in allowedHostnames.
+  env: { BROWSER_CDP_URL: `http://0.0.0.0:${WORKER_PORT}/__dev/browser`, BROWSER_ALLOW_PRIVATE_NETWORK: "1" },
 }).catch((error) => {
   console.error(error.message);
   process.exit(1);

@@ -26,7 +26,7 @@ import { startTestPage } from "./support/test-page.mjs";
 // @ts-expect-error plain ESM module without types
 import { startContainerHost } from "./support/container-host.mjs";
 // @ts-expect-error plain ESM module without types
-import { startGateway } from "./support/gateway-process.mjs";
+import { freePort, startGateway } from "./support/gateway-process.mjs";
 // @ts-expect-error plain ESM module without types
 import { startModelServer } from "./support/model-server.mjs";
 import { testSecrets } from "./secrets";
@@ -52,8 +52,21 @@ export default async function setup(project: TestProject) {
     startAccessJwks({ port: 0 }),
     startTestPage({ port: 0 }),
   ]);
+  // The relay project's Worker listens here too (vitest.config.ts), for the gateway's browser.
+  const relayWorkerPort = await freePort();
   const [gateway, host] = await Promise.all([
-    project.name === "relay" ? startGateway({ token: testSecrets.GATEWAY_TOKEN, modelUrl: model.url }) : undefined,
+    project.name === "relay"
+      ? startGateway({
+          token: testSecrets.GATEWAY_TOKEN,
+          modelUrl: model.url,
+          env: {
+            // 0.0.0.0 reaches this machine only; OpenClaw takes it for a remote CDP endpoint (a
+            // loopback URL would make it expect a browser it launched itself).
+            BROWSER_CDP_URL: `http://0.0.0.0:${relayWorkerPort}/__dev/browser`,
+            BROWSER_ALLOW_PRIVATE_NETWORK: "1",
+          },
+        })
+      : undefined,
     project.name === "sandbox" ? startContainerHost({ modelUrl: model.url }) : undefined,
   ]);
   project.provide("slackApiUrl", slack.url);
@@ -64,6 +77,7 @@ export default async function setup(project: TestProject) {
   project.provide("accessUrl", access.url);
   project.provide("browserSetupError", browserSetupError);
   project.provide("testPageUrl", testPage.url);
+  project.provide("relayWorkerPort", relayWorkerPort);
   return async () => {
     await Promise.allSettled([gateway?.stop(), host?.close(), slack.close(), telegram.close(), model.close(), access.close(), testPage.close()]);
   };
@@ -82,5 +96,7 @@ declare module "vitest" {
     browserSetupError: string;
     /** A page with known content (test/support/test-page.mjs), as the test Chromium reaches it. */
     testPageUrl: string;
+    /** Loopback port the relay project's Worker also listens on (for the gateway's browser). */
+    relayWorkerPort: number;
   }
 }

@@ -9,7 +9,9 @@ import type { Env } from "../env";
 import { serveAgentBrowser } from "./browser-session";
 
 export const DEV_BROWSER_PREFIX = "/__dev/browser";
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+// 0.0.0.0 reaches this machine only; `npm run dev` gives it to OpenClaw, which treats a loopback CDP URL as a
+// browser it manages itself (it wants /json/new and per-tab sockets) but 0.0.0.0 as a remote one.
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "0.0.0.0"]);
 
 export function serveDevBrowser(request: Request, env: Env): Promise<Response> | Response {
   const url = new URL(request.url);

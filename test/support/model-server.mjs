@@ -10,6 +10,9 @@
 //   - contains "tool"         -> first answers with an OpenAI tool_call (one of the offered
 //                                tools), then, once the tool result comes back, a text reply
 //   - contains "fail"         -> HTTP 500 (provider error path)
+//   - "browse <url>"          -> uses OpenClaw's `browser` tool as an agent would: `open` the URL,
+//                                then `screenshot`, then replies with the screenshot as a
+//                                standalone `MEDIA:<path>` line (the path from the tool's result)
 //
 // API:  const m = await startModelServer({ port: 0 });  m.url (no /v1), m.requests, m.close()
 // HTTP: GET /_test/requests -> {requests: [{at, words}]} (read-only; for tests in workerd)
@@ -135,10 +138,36 @@ function latestToolResult(messages) {
   return undefined;
 }
 
+/** Tool results that follow the latest real user message, oldest first. */
+function toolResultsSinceUser(messages) {
+  const results = [];
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (m?.role === "tool") results.unshift(textOf(m.content));
+    if (m?.role === "user" && stripEnvelope(textOf(m.content))) break;
+  }
+  return results;
+}
+
+/** "browse <url>": open, screenshot, send. */
+function planBrowse(url, body, messages, state) {
+  if (!(body.tools ?? []).some((t) => t?.function?.name === "browser")) return { text: `No browser tool was offered (tools: ${(body.tools ?? []).map((t) => t?.function?.name).join(", ")}).`, chunks: 1, delayMs: 0 };
+  const results = toolResultsSinceUser(messages);
+  const call = (args) => ({ toolCall: { id: `call_${++state.toolCalls}`, name: "browser", args } });
+  if (results.length === 0) return call({ action: "open", url });
+  if (results.length === 1) return call({ action: "screenshot" });
+  const last = results.at(-1);
+  const shot = /MEDIA:(\S+)/.exec(last)?.[1] ?? /"path"\s*:\s*"([^"]+)"/.exec(last)?.[1];
+  if (!shot) return { text: `The screenshot failed: ${last.slice(0, 300)}`, chunks: 1, delayMs: 0 };
+  return { text: `Here is ${url}.\n\nMEDIA:${shot}\n`, chunks: 2, delayMs: 10 };
+}
+
 function plan(body, state) {
   const messages = body.messages ?? [];
   const words = lastUserWords(messages);
   const lw = words.toLowerCase();
+  const browse = /\bbrowse\s+(\S+)/i.exec(words);
+  if (browse) return planBrowse(browse[1], body, messages, state);
   // Second leg of a tool turn: a tool result follows the latest real user message (the gateway
   // may append an internal-context user message after it, so skip those).
   const toolResult = latestToolResult(messages);
