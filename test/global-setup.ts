@@ -59,6 +59,7 @@ export default async function setup(project: TestProject) {
       ? startGateway({
           token: testSecrets.GATEWAY_TOKEN,
           modelUrl: model.url,
+          timeoutMs: 180_000,
           env: {
             // 0.0.0.0 reaches this machine only; OpenClaw takes it for a remote CDP endpoint (a
             // loopback URL would make it expect a browser it launched itself).

@@ -149,16 +149,23 @@ function toolResultsSinceUser(messages) {
   return results;
 }
 
-/** "browse <url>": open, screenshot, send. */
+/**
+ * "browse <url>": open, screenshot, send. The browser tool is called directly when offered, or
+ * through OpenClaw's Tool Search (`tool_call` with the tool's name and its arguments).
+ */
 function planBrowse(url, body, messages, state) {
-  if (!(body.tools ?? []).some((t) => t?.function?.name === "browser")) return { text: `No browser tool was offered (tools: ${(body.tools ?? []).map((t) => t?.function?.name).join(", ")}).`, chunks: 1, delayMs: 0 };
+  const offered = (body.tools ?? []).map((t) => t?.function?.name);
+  const direct = offered.includes("browser");
+  if (!direct && !offered.includes("tool_call")) return { text: `No browser tool was offered (tools: ${offered.join(", ")}).`, chunks: 1, delayMs: 0 };
   const results = toolResultsSinceUser(messages);
-  const call = (args) => ({ toolCall: { id: `call_${++state.toolCalls}`, name: "browser", args } });
+  const call = (args) => ({
+    toolCall: { id: `call_${++state.toolCalls}`, name: direct ? "browser" : "tool_call", args: direct ? args : { id: "browser", args } },
+  });
   if (results.length === 0) return call({ action: "open", url });
   if (results.length === 1) return call({ action: "screenshot" });
   const last = results.at(-1);
   const shot = /MEDIA:(\S+)/.exec(last)?.[1] ?? /"path"\s*:\s*"([^"]+)"/.exec(last)?.[1];
-  if (!shot) return { text: `The screenshot failed: ${last.slice(0, 300)}`, chunks: 1, delayMs: 0 };
+  if (!shot) return { text: `The screenshot failed: ${results.join(" | ").slice(0, 600)}`, chunks: 1, delayMs: 0 };
   return { text: `Here is ${url}.\n\nMEDIA:${shot}\n`, chunks: 2, delayMs: 10 };
 }
 
