@@ -253,6 +253,25 @@ describe("BrowserSession", () => {
   });
 });
 
+describe("/molt status", () => {
+  it("shows whether the agent's browser session is open, since when, and its sockets", async () => {
+    const { runCommand } = await import("../../src/commands/registry");
+    const { browserSession } = await import("../../src/sandbox/browser-session");
+    const agent = browserSession(env);
+    await agent.close();
+    const before = await runCommand(env, { name: "status", args: [], actor: "slack:U0ADMIN" });
+    expect(before.result.text).toMatch(/\*Browser:\* no session open/);
+
+    const probe = await connect(agent);
+    await probe.call("Browser.getVersion");
+    const during = await runCommand(env, { name: "status", args: [], actor: "slack:U0ADMIN" });
+    expect(during.result.text).toMatch(/\*Browser:\* session open for \d+ s \(since \d\d:\d\d UTC\), 1 connection\(s\)/);
+    expect((during.result.data?.browser as { open: boolean }).open).toBe(true);
+    probe.close();
+    await agent.close();
+  });
+});
+
 describe("who can reach the browser", () => {
   it("opens no browser from the public hostname", async () => {
     for (const path of ["/json/version", "/devtools/browser", "/__dev/browser/json/version", "/__dev/browser/devtools/browser"]) {
@@ -264,12 +283,14 @@ describe("who can reach the browser", () => {
 
   it("serves the dev route only to loopback, and only when DEV_BROWSER_ROUTE is on", async () => {
     const { serveDevBrowser } = await import("../../src/sandbox/browser-dev-route");
-    const off = await serveDevBrowser(new Request("http://127.0.0.1:8787/__dev/browser/json/version"), env);
+    const off = await serveDevBrowser(new Request("http://127.0.0.1:8787/__dev/browser/json/version"), { ...env, DEV_BROWSER_ROUTE: undefined });
     expect(off.status).toBe(404);
     const devEnv = { ...env, DEV_BROWSER_ROUTE: "on" };
     const publicHost = await serveDevBrowser(new Request("https://relay.example.com/__dev/browser/json/version"), devEnv);
     expect(publicHost.status).toBe(404);
     const local = await serveDevBrowser(new Request("http://127.0.0.1:8787/__dev/browser/json/version"), devEnv);
     expect(((await local.json()) as { webSocketDebuggerUrl: string }).webSocketDebuggerUrl).toBe("ws://127.0.0.1:8787/__dev/browser/devtools/browser");
+    const wildcard = await serveDevBrowser(new Request("http://0.0.0.0:8787/__dev/browser/json/version"), devEnv);
+    expect(((await wildcard.json()) as { webSocketDebuggerUrl: string }).webSocketDebuggerUrl).toBe("ws://0.0.0.0:8787/__dev/browser/devtools/browser");
   });
 });
