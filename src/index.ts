@@ -14,6 +14,7 @@ import { adminRoutes } from "./http/admin";
 import { serveMediaLink } from "./http/media-links";
 import { serveDevBrowser } from "./sandbox/browser-dev-route";
 import { gatewaySupervisor } from "./sandbox/supervisor";
+import { DEV_LLM_PREFIX, devLlmRoute } from "./sandbox/llm-dev-route";
 
 const app = new Hono<{ Bindings: Env }>();
 
@@ -26,6 +27,8 @@ app.get("/healthz", async (c) => {
 app.get("/media/*", (c) => serveMediaLink(c.req.raw, c.env));
 
 app.route("/admin", adminRoutes);
+// Local dev only (off unless DEV_LLM_ROUTE, loopback only): the local gateway's model calls.
+app.all(`${DEV_LLM_PREFIX}*`, (c) => devLlmRoute(c.req.raw, c.env));
 
 // The agent's browser, for a gateway on this machine in local dev only (404 unless DEV_BROWSER_ROUTE
 // is set and the request is to loopback). In production the container reaches it through the
@@ -61,5 +64,6 @@ export { IntakeObject } from "./bridge/intake-object";
 export { CommandRunner } from "./commands/runner";
 export { GatewaySupervisor } from "./sandbox/supervisor";
 export { PolicyObject } from "./policy/policy-object";
-export { Sandbox } from "@cloudflare/sandbox";
+export { Sandbox } from "./sandbox/agent-sandbox";
+export { ContainerProxy } from "@cloudflare/sandbox";
 export { BrowserSession } from "./sandbox/browser-session";

@@ -68,7 +68,7 @@ export default async function setup(project: TestProject) {
           },
         })
       : undefined,
-    project.name === "sandbox" ? startContainerHost({ modelUrl: model.url }) : undefined,
+    project.name === "sandbox" ? startContainerHost({ env: { MOLT_MODEL_BASE_URL: model.url } }) : undefined,
   ]);
   project.provide("slackApiUrl", slack.url);
   project.provide("telegramApiUrl", telegram.url);
