@@ -48,7 +48,12 @@ export default defineConfig({
                 ...policyBindings,
                 ACCESS_TEAM_DOMAIN: inject("accessUrl"),
                 ACCESS_AUD: TEST_ACCESS_AUD,
+                // The test gateway reaches the agent's browser as a local dev gateway does: through
+                // the Worker's loopback-only /__dev/browser route, on the socket below.
+                DEV_BROWSER_ROUTE: "on",
               },
+              // The Worker on a loopback port, so the real gateway (a process) can reach it.
+              unsafeDirectSockets: [{ host: "127.0.0.1", port: inject("relayWorkerPort") }],
             },
           })),
         ],

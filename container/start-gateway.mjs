@@ -39,6 +39,18 @@
 //   OPENCLAW_BIN             optional path to openclaw.mjs.
 //   OPENCLAW_LOG_LEVEL       optional logging.level (default "info").
 //   GATEWAY_STOP_GRACE_MS    how long a stop signal waits for the gateway before killing it (10000).
+//   BROWSER_CDP_URL          the agent's browser: the relay's CDP pass-through to Browser Rendering
+//                            (the Dockerfile sets http://browser.internal, which the Worker's outbound
+//                            handler serves; `npm run dev` sets a loopback URL on the Worker). Written
+//                            as browser profile "relay", the default profile, with its host allowed by
+//                            the SSRF policy. Unset or "off": no browser block (OpenClaw's defaults).
+//   BROWSER_ALLOWED_HOSTNAMES optional comma list of further hosts the agent's browser may open although
+//                            they are private (an intranet page; tests' local pages).
+//   BROWSER_ALLOW_PRIVATE_NETWORK "1": the browser may open private and loopback addresses (local dev and
+//                            tests only, where the CDP endpoint is on this machine: OpenClaw's guard
+//                            honours no IP literal in allowedHostnames). Never set in the image.
+//   MOLT_SKILLS_DIR          the relay's skills (default: skills/ next to this script), loaded through
+//                            skills.load.extraDirs.
 
 import fs from "node:fs";
 import path from "node:path";
@@ -144,8 +156,44 @@ export function buildConfig(env = process.env) {
     logging: { level: blank(env.OPENCLAW_LOG_LEVEL) ? "info" : env.OPENCLAW_LOG_LEVEL.trim() },
   };
   if (Object.keys(providers).length) config.models = { mode: "merge", providers };
+  const browser = browserConfig(env.BROWSER_CDP_URL, list(env.BROWSER_ALLOWED_HOSTNAMES), env.BROWSER_ALLOW_PRIVATE_NETWORK === "1");
+  if (browser) {
+    config.browser = browser;
+    // The browser tool is a plugin tool: without a tool profile it is not offered unless allowed.
+    config.tools = { alsoAllow: ["browser"] };
+  }
+  // The relay's own skills (browser-video), shipped next to this script.
+  const skills = blank(env.MOLT_SKILLS_DIR) ? path.join(HERE, "skills") : env.MOLT_SKILLS_DIR.trim();
+  if (fs.existsSync(skills)) config.skills = { load: { extraDirs: [skills] } };
   if (primary) config.agents = { defaults: { model: { primary } } };
   return config;
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+
+/**
+ * The browser block for a remote CDP endpoint (the relay's pass-through): one profile, "relay",
+ * used by default. OpenClaw discovers the socket through `<cdpUrl>/json/version`. Its SSRF guard
+ * refuses `*.internal` and loopback hosts unless allowed, so the endpoint's host is allowed (and
+ * nothing else of the private network). A loopback endpoint (dev) must be `attachOnly`, or OpenClaw
+ * takes it for a browser it manages itself.
+ */
+export function browserConfig(cdpUrl, allowedHostnames = [], allowPrivateNetwork = false) {
+  if (blank(cdpUrl) || cdpUrl.trim() === "off") return undefined;
+  let url;
+  try { url = new URL(cdpUrl.trim()); } catch { throw new Error(`invalid BROWSER_CDP_URL: ${cdpUrl}`); }
+  if (!["http:", "https:", "ws:", "wss:"].includes(url.protocol)) throw new Error(`BROWSER_CDP_URL must be http(s) or ws(s): ${cdpUrl}`);
+  const profile = { cdpUrl: url.href.replace(/\/$/, "") };
+  if (LOOPBACK_HOSTS.has(url.hostname)) profile.attachOnly = true;
+  return {
+    enabled: true,
+    defaultProfile: "relay",
+    profiles: { relay: profile },
+    ssrfPolicy: {
+      allowedHostnames: [...new Set([url.hostname.replace(/^\[|\]$/g, ""), ...allowedHostnames])],
+      ...(allowPrivateNetwork ? { dangerouslyAllowPrivateNetwork: true } : {}),
+    },
+  };
 }
 
 /**

@@ -7,7 +7,10 @@
  * - the model: Anthropic or OpenAI when ANTHROPIC_API_KEY or OPENAI_API_KEY is set, otherwise the
  *   built-in offline stand-in (deterministic, streams, and makes a demo picture when asked);
  * - a local Slack API emulator, so replies have somewhere to go (`npm run chat -- "hello"`);
- * - the Worker under `wrangler dev`, pointed at the gateway through GATEWAY_URL.
+ * - the Worker under `wrangler dev`, pointed at the gateway through GATEWAY_URL;
+ * - the agent's browser: wrangler's local Browser Rendering binding runs the headless Chromium of
+ *   `@sparticuz/chromium` (no download), and the gateway reaches it through the Worker's CDP
+ *   pass-through on loopback (`/__dev/browser`, served only in dev).
  *
  * Secrets for this run are generated and handed to wrangler in an env file under .dev/, so they
  * are never printed.
@@ -22,6 +25,7 @@ import { startAccessJwks } from "../test/support/access-jwks.mjs";
 import { startAccessProxy } from "./access-proxy.mjs";
 import { startGateway } from "../test/support/gateway-process.mjs";
 import { startModelServer } from "../test/support/model-server.mjs";
+import { installLocalBrowserRendering } from "../test/support/chromium.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const DEV = path.join(ROOT, ".dev");
@@ -71,6 +75,11 @@ const gateway = await startGateway({
   modelUrl,
   home: path.join(DEV, "openclaw-home"),
   timeoutMs: 180_000,
+  // The agent's browser: the Worker's pass-through to Browser Rendering, on loopback.
+  // 0.0.0.0, not 127.0.0.1: OpenClaw takes a loopback CDP URL for a browser it launches itself.
+  // The browser is on this machine, so it may open private addresses (as a browser OpenClaw
+  // launched itself would); OpenClaw's guard honours no IP literal in allowedHostnames.
+  env: { BROWSER_CDP_URL: `http://0.0.0.0:${WORKER_PORT}/__dev/browser`, BROWSER_ALLOW_PRIVATE_NETWORK: "1" },
 }).catch((error) => {
   console.error(error.message);
   process.exit(1);
@@ -104,16 +113,26 @@ const vars = {
   ADMINS: [process.env.ADMINS, `access:${CONSOLE_EMAIL}`].filter(Boolean).join(","),
   ACCESS_TEAM_DOMAIN: access.url,
   ACCESS_AUD,
+  DEV_BROWSER_ROUTE: "on",
 };
 const envFile = path.join(DEV, "dev.vars");
 fs.writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
 if (slack) fs.writeFileSync(path.join(DEV, "dev.json"), JSON.stringify({ slackSigningSecret, workerUrl, slackEmulatorUrl: slack.url }, null, 2), { mode: 0o600 });
 else fs.rmSync(path.join(DEV, "dev.json"), { force: true });
 
+// wrangler's local Browser Rendering launches Chrome from $XDG_CACHE_HOME/.wrangler/chrome/…;
+// a wrapper there runs the Chromium that npm install brought.
+const xdgCache = path.join(DEV, "xdg-cache");
+const browserNote = await installLocalBrowserRendering(xdgCache).then(
+  () => "headless Chromium from @sparticuz/chromium",
+  (error) => `unavailable (${error.message})`,
+);
+say(`browser: ${browserNote}, through ${workerUrl}/__dev/browser`);
+
 const wrangler = spawn(
   path.join(ROOT, "node_modules/.bin/wrangler"),
   ["dev", "--ip", "127.0.0.1", "--port", String(WORKER_PORT), "--env-file", envFile, "--show-interactive-dev-session=false", "--persist-to", path.join(DEV, "wrangler-state")],
-  { cwd: ROOT, stdio: "inherit", env: { ...process.env, PATH: `${path.join(ROOT, "node_modules/.bin")}:${process.env.PATH}` } },
+  { cwd: ROOT, stdio: "inherit", env: { ...process.env, XDG_CACHE_HOME: xdgCache, PATH: `${path.join(ROOT, "node_modules/.bin")}:${process.env.PATH}` } },
 );
 stoppers.push(async () => wrangler.kill("SIGTERM"));
 wrangler.on("exit", (code) => stop(code ?? 0));

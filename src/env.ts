@@ -8,6 +8,7 @@ import type { IntakeObject } from "./bridge/intake-object";
 import type { ListenerObject } from "./bridge/listener-object";
 import type { CommandRunner } from "./commands/runner";
 import type { PolicyObject } from "./policy/policy-object";
+import type { BrowserSession } from "./sandbox/browser-session";
 import type { GatewaySupervisor } from "./sandbox/supervisor";
 import type { UsageObject } from "./sandbox/usage-object";
 
@@ -32,6 +33,13 @@ export interface Env {
   USAGE: DurableObjectNamespace<UsageObject>;
   /** The Durable Objects that hold platform connections open (a chat Gateway), one per platform. */
   LISTENERS: DurableObjectNamespace<ListenerObject>;
+  /** The agent's one Browser Rendering session; its CDP sockets are relayed through it. */
+  BROWSER_SESSION: DurableObjectNamespace<BrowserSession>;
+  /**
+   * Local dev only (`npm run dev` sets it): serve the agent's browser at `/__dev/browser` for a
+   * gateway on this machine, to loopback requests only. Never set it on a deployment.
+   */
+  DEV_BROWSER_ROUTE?: string;
 
   /** Shared secret of the OpenClaw gateway (required). */
   GATEWAY_TOKEN: string;

@@ -13,6 +13,7 @@ import type { Env } from "./env";
 import { HttpError } from "./errors";
 import { adminRoutes } from "./http/admin";
 import { serveMediaLink } from "./http/media-links";
+import { serveDevBrowser } from "./sandbox/browser-dev-route";
 import { gatewaySupervisor } from "./sandbox/supervisor";
 import { DEV_LLM_PREFIX, devLlmRoute } from "./sandbox/llm-dev-route";
 
@@ -48,6 +49,11 @@ app.get("/media/*", (c) => serveMediaLink(c.req.raw, c.env));
 app.route("/admin", adminRoutes);
 // Local dev only (off unless DEV_LLM_ROUTE, loopback only): the local gateway's model calls.
 app.all(`${DEV_LLM_PREFIX}*`, (c) => devLlmRoute(c.req.raw, c.env));
+
+// The agent's browser, for a gateway on this machine in local dev only (404 unless DEV_BROWSER_ROUTE
+// is set and the request is to loopback). In production the container reaches it through the
+// Sandbox's outbound handler for browser.internal; no public route opens a browser.
+app.all("/__dev/browser/*", (c) => serveDevBrowser(c.req.raw, c.env));
 
 for (const adapter of adapters) {
   for (const route of adapter.routes) app.post(route, (c) => receive(adapter, c.req.raw, c.env, c.executionCtx));
@@ -88,3 +94,4 @@ export { PolicyObject } from "./policy/policy-object";
 export { Sandbox } from "./sandbox/agent-sandbox";
 export { ContainerProxy } from "@cloudflare/sandbox";
 export { UsageObject } from "./sandbox/usage-object";
+export { BrowserSession } from "./sandbox/browser-session";

@@ -9,7 +9,10 @@
  * - a stand-in Cloudflare Access team domain (its JWKS, and a signer for tests);
  * - a container host that plays the Sandbox container (the Sandbox mode), which starts its own
  *   real gateway through the container's start script when the relay asks it to.
+ * - a real headless Chromium behind miniflare's local Browser Rendering binding (`BROWSER`), from
+ *   `@sparticuz/chromium`, through a test-owned XDG cache home (test/support/chromium.mjs).
  */
+import path from "node:path";
 import type { TestProject } from "vitest/node";
 // @ts-expect-error plain ESM module without types
 import { startDiscordEmulator } from "./emulators/discord.mjs";
@@ -22,9 +25,13 @@ import { startAccessJwks } from "./support/access-jwks.mjs";
 // @ts-expect-error plain ESM module without types
 import { startChromiumLauncher } from "./support/chromium-console.mjs";
 // @ts-expect-error plain ESM module without types
+import { installLocalBrowserRendering } from "./support/chromium.mjs";
+// @ts-expect-error plain ESM module without types
+import { startTestPage } from "./support/test-page.mjs";
+// @ts-expect-error plain ESM module without types
 import { startContainerHost } from "./support/container-host.mjs";
 // @ts-expect-error plain ESM module without types
-import { startGateway } from "./support/gateway-process.mjs";
+import { freePort, startGateway } from "./support/gateway-process.mjs";
 // @ts-expect-error plain ESM module without types
 import { startModelServer } from "./support/model-server.mjs";
 import { testSecrets } from "./secrets";
@@ -34,15 +41,39 @@ import { testSecrets } from "./secrets";
  * helper it uses, a gateway for `relay` and a container host (which starts its own) for `sandbox`.
  */
 export default async function setup(project: TestProject) {
-  const [slack, telegram, model, access, discord] = await Promise.all([
+  // miniflare reads XDG_CACHE_HOME when a test first asks the BROWSER binding for a browser.
+  process.env.XDG_CACHE_HOME = path.resolve("node_modules/.cache/molt-relay-test-xdg");
+  // A failure here fails the browser tests (they check it) instead of every test.
+  const browserSetupError = await installLocalBrowserRendering(process.env.XDG_CACHE_HOME, {
+    extraFlags: [`--host-resolver-rules=MAP *.molt.test 127.0.0.1`],
+  }).then(
+    () => "",
+    (error: Error) => error.message,
+  );
+  const [slack, telegram, model, access, discord, testPage] = await Promise.all([
     startSlackEmulator({ port: 0 }),
     startTelegramEmulator({ port: 0 }),
     startModelServer({ port: 0 }),
     startAccessJwks({ port: 0 }),
     startDiscordEmulator({ port: 0 }),
+    startTestPage({ port: 0 }),
   ]);
+  // The relay project's Worker listens here too (vitest.config.ts), for the gateway's browser.
+  const relayWorkerPort = await freePort();
   const [gateway, host] = await Promise.all([
-    project.name === "relay" ? startGateway({ token: testSecrets.GATEWAY_TOKEN, modelUrl: model.url }) : undefined,
+    project.name === "relay"
+      ? startGateway({
+          token: testSecrets.GATEWAY_TOKEN,
+          modelUrl: model.url,
+          timeoutMs: 180_000,
+          env: {
+            // 0.0.0.0 reaches this machine only; OpenClaw takes it for a remote CDP endpoint (a
+            // loopback URL would make it expect a browser it launched itself).
+            BROWSER_CDP_URL: `http://0.0.0.0:${relayWorkerPort}/__dev/browser`,
+            BROWSER_ALLOW_PRIVATE_NETWORK: "1",
+          },
+        })
+      : undefined,
     project.name === "sandbox" ? startContainerHost({ env: { MOLT_MODEL_BASE_URL: model.url } }) : undefined,
   ]);
   project.provide("slackApiUrl", slack.url);
@@ -51,12 +82,15 @@ export default async function setup(project: TestProject) {
   project.provide("gatewayUrl", gateway?.url ?? "");
   project.provide("containerHostUrl", host?.url ?? "");
   project.provide("accessUrl", access.url);
+  project.provide("browserSetupError", browserSetupError);
+  project.provide("testPageUrl", testPage.url);
+  project.provide("relayWorkerPort", relayWorkerPort);
   // Starts a Chromium only when a test asks (the console's browser test).
   const chromium = await startChromiumLauncher();
   project.provide("chromiumConsoleUrl", chromium.url);
   project.provide("discordApiUrl", discord.url);
   return async () => {
-    await Promise.allSettled([gateway?.stop(), host?.close(), slack.close(), telegram.close(), model.close(), access.close(), chromium.close(), discord.close()]);
+    await Promise.allSettled([gateway?.stop(), host?.close(), slack.close(), telegram.close(), model.close(), access.close(), testPage.close(), chromium.close(), discord.close()]);
   };
 }
 
@@ -73,5 +107,11 @@ declare module "vitest" {
     chromiumConsoleUrl: string;
     /** The Discord emulator's API base (`.../api/v10`); its Gateway URL comes from `GET /gateway/bot`. */
     discordApiUrl: string;
+    /** Why the local Browser Rendering binding has no Chromium ("" when it has one). */
+    browserSetupError: string;
+    /** A page with known content (test/support/test-page.mjs), as the test Chromium reaches it. */
+    testPageUrl: string;
+    /** Loopback port the relay project's Worker also listens on (for the gateway's browser). */
+    relayWorkerPort: number;
   }
 }

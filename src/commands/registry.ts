@@ -19,6 +19,7 @@ import { modelCommand } from "./model";
 import { newCommand } from "./new";
 import { pairCommand } from "./pair";
 import { restartCommand } from "./restart";
+import { screenshotCommand } from "./screenshot";
 import { statusCommand } from "./status";
 import { stopCommand } from "./stop";
 
@@ -27,6 +28,18 @@ export interface CommandResult extends CommandReply {
   data?: Record<string, unknown>;
   /** What the audit log should add about the effect, e.g. `approved slack:U123`. No secrets. */
   audit?: string;
+  /** Files the command made, stored in the MEDIA bucket; chat surfaces upload them after the text. */
+  media?: CommandMedia[];
+}
+
+export interface CommandMedia {
+  /** R2 key in MEDIA. */
+  key: string;
+  name: string;
+  contentType: string;
+  size: number;
+  /** A signed link, for surfaces that can't take the file. */
+  link?: string;
 }
 
 export interface CommandContext {
@@ -69,6 +82,7 @@ export const commands: readonly Command[] = [
   backupCommand,
   auditCommand,
   stopCommand,
+  screenshotCommand,
 ];
 
 export interface Invocation {

@@ -12,7 +12,7 @@ import { DurableObject } from "cloudflare:workers";
 import { adapterFor } from "../adapters";
 import type { CommandReply, ReplyTarget } from "../adapters/types";
 import type { Env } from "../env";
-import { type Invocation, runCommand } from "./registry";
+import { type CommandMedia, type Invocation, runCommand } from "./registry";
 
 export interface CommandJob {
   invocation: Invocation;
@@ -54,7 +54,26 @@ export class CommandRunner extends DurableObject<Env> {
     const reply = { ok: result.ok, title: result.title, text: result.text };
     if (this.waiting) this.waiting(reply);
     else await this.post(job, reply);
+    if (result.media?.length) await this.postMedia(job, result.media);
     await this.ctx.storage.deleteAll();
+  }
+
+  /** Files a command made (a screenshot): uploaded to the conversation after its text. */
+  private async postMedia(job: CommandJob, media: CommandMedia[]): Promise<void> {
+    const sink = adapterFor(job.reply.platform).openReply(this.env, job.reply);
+    for (const item of media) {
+      const bucket = this.env.MEDIA;
+      await sink
+        .postMedia({
+          ...item,
+          async open() {
+            const object = await bucket.get(item.key);
+            if (!object) throw new Error(`media ${item.key} is gone from the bucket`);
+            return object.body;
+          },
+        })
+        .catch((error) => console.error(`media of /molt ${job.invocation.name}:`, error instanceof Error ? error.message : String(error)));
+    }
   }
 
   private async post(job: CommandJob, reply: CommandReply): Promise<void> {

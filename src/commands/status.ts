@@ -1,3 +1,4 @@
+import { browserSession } from "../sandbox/browser-session";
 import { gatewaySupervisor } from "../sandbox/supervisor";
 import { usageLedger } from "../sandbox/usage-object";
 import { describeMonth, estimateMonth } from "./cost-estimate";
@@ -8,10 +9,15 @@ import { turnStats } from "./turn-stats";
 export const statusCommand: Command = {
   name: "status",
   usage: "/molt status",
-  help: "The agent's state: gateway phase, OpenClaw version, uptime, queued turns, turn latency, last error, this month's cost estimate.",
+  help: "The agent's state: gateway phase, OpenClaw version, uptime, queued turns, turn latency, last error, browser session, this month's cost estimate.",
   admin: true,
   async run({ env }) {
-    const [status, turns, usage] = await Promise.all([gatewaySupervisor(env).status(), turnStats(env), usageLedger(env).month()]);
+    const [status, turns, usage, browser] = await Promise.all([
+      gatewaySupervisor(env).status(),
+      turnStats(env),
+      usageLedger(env).month(),
+      browserSession(env).status(),
+    ]);
     const cost = estimateMonth(usage, Date.now());
     const uptimeMs = status.phase === "ready" && status.readyAt ? Date.now() - status.readyAt : undefined;
     const latency =
@@ -25,13 +31,18 @@ export const statusCommand: Command = {
       `*Turn latency:* ${latency}`,
       `*Model calls today:* ${status.usage ? `${status.usage.calls} (${status.usage.failed} failed), ${status.usage.inputTokens} tokens in, ${status.usage.outputTokens} out` : "none"}`,
       status.lastError ? `*Last error:* ${status.lastError}` : undefined,
+      `*Browser:* ${
+        browser.open && browser.since
+          ? `session open for ${formatDuration(Date.now() - browser.since)} (since ${new Date(browser.since).toISOString().slice(11, 16)} UTC), ${browser.connections} connection(s)`
+          : "no session open"
+      }${browser.lastError ? `; last error: ${browser.lastError.message}` : ""}`,
       `*Cost:* ${describeMonth(cost)}`,
     ];
     return {
       ok: true,
       title: "Status",
       text: lines.filter(Boolean).join("\n"),
-      data: { gateway: { ...status, uptimeMs }, turns, cost: { usd: cost.estimate.usd, alwaysOnUsd: cost.alwaysOn.usd, awakeSeconds: usage.awakeSeconds } },
+      data: { gateway: { ...status, uptimeMs }, turns, browser, cost: { usd: cost.estimate.usd, alwaysOnUsd: cost.alwaysOn.usd, awakeSeconds: usage.awakeSeconds } },
     };
   },
 };

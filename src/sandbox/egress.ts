@@ -9,6 +9,8 @@
  * `Sandbox` class (agent-sandbox.ts) registers every host of this table.
  */
 import type { Env } from "../env";
+import { BROWSER_HOST } from "./browser-link";
+import { browserEgress } from "./browser-egress";
 import { llmEgress } from "./llm-egress";
 import { LLM_HOST } from "./llm-providers";
 
@@ -22,4 +24,5 @@ export type EgressHandler = (request: Request, env: Env, ctx: EgressContext) => 
 
 export const EGRESS_HOSTS: Record<string, EgressHandler> = {
   [LLM_HOST]: (request, env, ctx) => llmEgress(request, env, ctx),
+  [BROWSER_HOST]: (request, env, ctx) => browserEgress(request, env, ctx),
 };

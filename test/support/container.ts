@@ -18,7 +18,7 @@ export interface ContainerStats {
   unmatched: string[];
   forwardedSeen: string[];
   /** Requests from the container's processes that the runtime handed to the Durable Object. */
-  outbound: { method: string; url: string }[];
+  outbound: { method: string; url: string; upgrade?: boolean }[];
   history: { ip: string; dir: string; exitCode: number; startAttempts: Record<string, number> }[];
 }
 

@@ -10,15 +10,20 @@
  * `{t: "res", id, status, headers}` / `{t: "err", id, message}` (DO -> host); bodies in both
  * directions as binary frames `[u32 id][u8 kind][bytes]`, kind 0 = data, 1 = end.
  *
- * WebSocket upgrades to an intercepted host are refused with 501 here: the Containers runtime
- * documents outbound interception for HTTP requests only, and whether an upgrade passes through a
- * handler has not been verified, so the emulation does not pretend it does.
+ * WebSocket upgrades to an intercepted host are handed to the handler like any request, as
+ * workerd's own container egress does (its inner HTTP server passes every request, upgrades
+ * included, to the Worker's fetch): `{t: "ws", id, url, headers}` (host -> DO), answered with
+ * `{t: "ws-accept", id}` or `{t: "ws-reject", id, status}`; then messages both ways as
+ * `{t: "wsm", id, text}` or binary frames of kind 2, and `{t: "wsc", id, code, reason}` for a close.
+ * Unverified on Cloudflare itself (its docs describe HTTP interception only).
  */
 import http from "node:http";
 import net from "node:net";
+import { WebSocketServer } from "ws";
 
 export const DATA = 0;
 export const END = 1;
+export const WS_BINARY = 2;
 
 export function frame(id, kind, bytes = new Uint8Array()) {
   const out = Buffer.alloc(5 + bytes.length);
@@ -30,12 +35,17 @@ export function frame(id, kind, bytes = new Uint8Array()) {
 
 export async function startEgressProxy(c) {
   const streams = new Map();
+  /** Upgrades to an intercepted host: waiting for the handler's answer, then open sockets. */
+  const sockets = new Map();
+  const upgrades = new WebSocketServer({ noServer: true });
   let nextId = 1;
 
   c.onChannel = (ws) => {
     ws.on("message", (data, isBinary) => {
       if (isBinary) {
         const buffer = Buffer.from(data);
+        const socket = sockets.get(buffer.readUInt32BE(0));
+        if (socket?.client && buffer.readUInt8(4) === WS_BINARY) return void socket.client.send(buffer.subarray(5), { binary: true });
         const stream = streams.get(buffer.readUInt32BE(0));
         if (!stream) return;
         if (buffer.readUInt8(4) === DATA) stream.res.write(buffer.subarray(5));
@@ -46,6 +56,7 @@ export async function startEgressProxy(c) {
         return;
       }
       const message = JSON.parse(String(data));
+      if (message.t?.startsWith("ws")) return onSocketMessage(message);
       const stream = streams.get(message.id);
       if (!stream) return;
       if (message.t === "res") {
@@ -60,8 +71,52 @@ export async function startEgressProxy(c) {
     ws.on("close", () => {
       for (const stream of streams.values()) stream.res.destroy();
       streams.clear();
+      for (const socket of sockets.values()) {
+        if (socket.client) socket.client.terminate();
+        else socket.raw.destroy();
+      }
+      sockets.clear();
     });
   };
+
+  function onSocketMessage(message) {
+    const socket = sockets.get(message.id);
+    if (!socket) return;
+    if (message.t === "ws-reject") {
+      sockets.delete(message.id);
+      socket.raw.end(`HTTP/1.1 ${message.status} Rejected\r\ncontent-length: 0\r\n\r\n`);
+    } else if (message.t === "ws-accept") {
+      upgrades.handleUpgrade(socket.req, socket.raw, socket.head, (client) => {
+        socket.client = client;
+        client.on("message", (data, isBinary) => {
+          if (isBinary) c.channel?.send(frame(message.id, WS_BINARY, Buffer.from(data)));
+          else c.channel?.send(JSON.stringify({ t: "wsm", id: message.id, text: String(data) }));
+        });
+        client.on("close", (code, reason) => {
+          if (!sockets.delete(message.id)) return;
+          c.channel?.send(JSON.stringify({ t: "wsc", id: message.id, code, reason: String(reason) }));
+        });
+        for (const early of socket.early) onSocketMessage(early);
+      });
+    } else if (!socket.client) socket.early.push(message);
+    else if (message.t === "wsm") socket.client.send(message.text);
+    else if (message.t === "wsc") {
+      sockets.delete(message.id);
+      socket.client.close(message.code >= 1000 && message.code < 5000 && ![1005, 1006].includes(message.code) ? message.code : 1000, message.reason);
+    }
+  }
+
+  /** An upgrade to an intercepted host: ask the handler, then complete or refuse the handshake. */
+  function upgradeThroughWorker(req, raw, head, target) {
+    const ws = c.channel;
+    if (!ws) return raw.end("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n");
+    const id = nextId++;
+    c.outbound.push({ method: req.method, url: target.href, upgrade: true });
+    sockets.set(id, { req, raw, head, early: [] });
+    const headers = { ...req.headers };
+    delete headers["proxy-connection"];
+    ws.send(JSON.stringify({ t: "ws", id, url: target.href, headers }));
+  }
 
   const intercepted = (hostname) => c.interceptAll || c.intercepts.has(hostname);
 
@@ -114,12 +169,14 @@ export async function startEgressProxy(c) {
     res.on("close", () => streams.delete(id));
   }
 
-  server.on("upgrade", (req, socket) => {
+  server.on("upgrade", (req, socket, head) => {
     const target = new URL(req.url, "http://unknown");
-    if (intercepted(target.hostname)) {
-      socket.end("HTTP/1.1 501 Not Implemented\r\ncontent-length: 0\r\n\r\n");
-      return;
-    }
+    if (intercepted(target.hostname)) return upgradeThroughWorker(req, socket, head, target);
+    socket.end("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n");
+  });
+  tunnels.on("upgrade", (req, socket, head) => {
+    const target = new URL(/^https?:\/\//.test(req.url) ? req.url : `http://${req.socket.tunnelHost ?? socket.tunnelHost}${req.url}`);
+    if (intercepted(target.hostname)) return upgradeThroughWorker(req, socket, head, target);
     socket.end("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n");
   });
 

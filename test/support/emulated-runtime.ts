@@ -18,6 +18,8 @@ interface StartOptions {
 
 const DATA = 0;
 const END = 1;
+/** A binary WebSocket message on an intercepted upgrade (egress-proxy.mjs). */
+const WS_BINARY = 2;
 
 function frame(id: number, kind: number, bytes: Uint8Array = new Uint8Array()): Uint8Array {
   const out = new Uint8Array(5 + bytes.byteLength);
@@ -150,13 +152,22 @@ export class EmulatedContainerRuntime {
     this.channel = ws;
     ws.addEventListener("message", (event) => {
       if (typeof event.data === "string") {
-        const message = JSON.parse(event.data) as { t: string; exitCode?: number; id?: number; method?: string; url?: string; headers?: Record<string, string> };
+        const message = JSON.parse(event.data) as { t: string; exitCode?: number; id?: number; method?: string; url?: string; headers?: Record<string, string>; text?: string; code?: number; reason?: string };
         if (message.t === "exit") this.onExit(message.exitCode ?? 0);
         else if (message.t === "req") void this.outbound(ws, message as { id: number; method: string; url: string; headers: Record<string, string> });
+        else if (message.t === "ws") void this.outboundSocket(ws, message as { id: number; url: string; headers: Record<string, string> });
+        else if (message.t === "wsm") this.sockets.get(message.id!)?.send(message.text ?? "");
+        else if (message.t === "wsc") {
+          const socket = this.sockets.get(message.id!);
+          this.sockets.delete(message.id!);
+          const { code, reason } = message;
+          socket?.close(code && code >= 1000 && code < 5000 && code !== 1005 && code !== 1006 ? code : 1000, reason);
+        }
         return;
       }
       const bytes = new Uint8Array(event.data as ArrayBuffer);
       const id = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0);
+      if (bytes[4] === WS_BINARY) return void this.sockets.get(id)?.send(bytes.slice(5));
       const controller = this.bodies.get(id);
       if (!controller) return;
       if (bytes[4] === DATA) controller.enqueue(bytes.slice(5));
@@ -167,6 +178,34 @@ export class EmulatedContainerRuntime {
     });
     ws.addEventListener("close", () => {
       if (this.channel === ws) this.onExit(1);
+    });
+  }
+
+  /** WebSockets a process opened to an intercepted host, by the proxy's id. */
+  private sockets = new Map<number, WebSocket>();
+
+  /** A process in the container opened a WebSocket to an intercepted host: the handler answers the upgrade. */
+  private async outboundSocket(ws: WebSocket, message: { id: number; url: string; headers: Record<string, string> }): Promise<void> {
+    const { id, url } = message;
+    const fetcher = this.intercepts.get(new URL(url).hostname) ?? this.interceptAll;
+    const headers = new Headers(message.headers);
+    headers.delete("host");
+    const response = fetcher ? await fetcher.fetch(new Request(url, { headers })).catch(() => undefined) : undefined;
+    const socket = response?.webSocket;
+    if (!socket) {
+      ws.send(JSON.stringify({ t: "ws-reject", id, status: response?.status ?? 502 }));
+      return;
+    }
+    socket.accept();
+    (socket as WebSocket & { binaryType: string }).binaryType = "arraybuffer";
+    this.sockets.set(id, socket);
+    ws.send(JSON.stringify({ t: "ws-accept", id }));
+    socket.addEventListener("message", (event) => {
+      if (typeof event.data === "string") ws.send(JSON.stringify({ t: "wsm", id, text: event.data }));
+      else ws.send(frame(id, WS_BINARY, new Uint8Array(event.data as ArrayBuffer)));
+    });
+    socket.addEventListener("close", (event) => {
+      if (this.sockets.delete(id)) ws.send(JSON.stringify({ t: "wsc", id, code: event.code, reason: event.reason }));
     });
   }
 

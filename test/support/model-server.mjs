@@ -13,6 +13,9 @@
 //   - contains "keep talking" -> a long answer, slowly: 150 chunks, 200 ms apart (~30 s), so a
 //                                test can stop it mid-stream. `/_test/requests` tells whether a
 //                                streamed answer was cut off by the client (`cutOff`) or finished.
+//   - "browse <url>"          -> uses OpenClaw's `browser` tool as an agent would: `open` the URL,
+//                                then `screenshot`, then replies with the screenshot as a
+//                                standalone `MEDIA:<path>` line (the path from the tool's result)
 //
 // API:  const m = await startModelServer({ port: 0 });  m.url (no /v1), m.requests, m.close()
 // HTTP: GET /_test/requests -> {requests: [{at, words}]} (read-only; for tests in workerd)
@@ -138,10 +141,43 @@ function latestToolResult(messages) {
   return undefined;
 }
 
+/** Tool results that follow the latest real user message, oldest first. */
+function toolResultsSinceUser(messages) {
+  const results = [];
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (m?.role === "tool") results.unshift(textOf(m.content));
+    if (m?.role === "user" && stripEnvelope(textOf(m.content))) break;
+  }
+  return results;
+}
+
+/**
+ * "browse <url>": open, screenshot, send. The browser tool is called directly when offered, or
+ * through OpenClaw's Tool Search (`tool_call` with the tool's name and its arguments).
+ */
+function planBrowse(url, body, messages, state) {
+  const offered = (body.tools ?? []).map((t) => t?.function?.name);
+  const direct = offered.includes("browser");
+  if (!direct && !offered.includes("tool_call")) return { text: `No browser tool was offered (tools: ${offered.join(", ")}).`, chunks: 1, delayMs: 0 };
+  const results = toolResultsSinceUser(messages);
+  const call = (args) => ({
+    toolCall: { id: `call_${++state.toolCalls}`, name: direct ? "browser" : "tool_call", args: direct ? args : { id: "browser", args } },
+  });
+  if (results.length === 0) return call({ action: "open", url });
+  if (results.length === 1) return call({ action: "screenshot" });
+  const last = results.at(-1);
+  const shot = /MEDIA:(\S+)/.exec(last)?.[1] ?? /"path"\s*:\s*"([^"]+)"/.exec(last)?.[1];
+  if (!shot) return { text: `The screenshot failed: ${results.join(" | ").slice(0, 600)}`, chunks: 1, delayMs: 0 };
+  return { text: `Here is ${url}.\n\nMEDIA:${shot}\n`, chunks: 2, delayMs: 10 };
+}
+
 function plan(body, state) {
   const messages = body.messages ?? [];
   const words = lastUserWords(messages);
   const lw = words.toLowerCase();
+  const browse = /\bbrowse\s+(\S+)/i.exec(words);
+  if (browse) return planBrowse(browse[1], body, messages, state);
   // Second leg of a tool turn: a tool result follows the latest real user message (the gateway
   // may append an internal-context user message after it, so skip those).
   const toolResult = latestToolResult(messages);
