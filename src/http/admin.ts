@@ -2,6 +2,7 @@
  * The HTTP admin surface, behind Cloudflare Access: `GET /admin/status` and
  * `POST /admin/commands/<name>` with `{"args": ["approve", "ABCD2345"]}` (JSON in, JSON out).
  * The Access identity (`access:<email>`) must be in ADMINS, and is the audit log's actor.
+ * The owner's web console (./console) is mounted here too, behind the same check.
  */
 import { Hono } from "hono";
 import type { AccessIdentity } from "../access";

@@ -100,7 +100,7 @@ describe("the console in a browser", () => {
     expect(await page.text(`li[data-code="${code}"]`)).toContain("Grace Hopper");
 
     await page.clickAndWait(`li[data-code="${code}"] button[name=approve]`);
-    expect(await page.text("#result")).toContain(`Approved \`${sender}\``);
+    expect(await page.text("#result")).toContain(`Approved ${sender} : their messages now reach the agent.`);
     expect(await page.text(`li[data-code="${code}"]`)).toBeNull();
     expect(await page.text("#lists")).toContain(sender);
     await page.keepScreenshot("console-approved", await page.screenshot());

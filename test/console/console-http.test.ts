@@ -101,7 +101,7 @@ describe("the console's actions", () => {
     });
     expect(response.status).toBe(200);
     const result = await response.text();
-    expect(result).toContain(`Approved \`${sender}\``);
+    expect(result).toContain(`Approved <code>${sender}</code>`);
     expect((await policy(env).pairings()).map((request) => request.code)).not.toContain(code);
     expect((await policy(env).lists()).senders.map((entry) => entry.value)).toContain(sender);
     const audit = await policy(env).audit(20);

@@ -55,8 +55,22 @@ function FlashCard({ flash }: { flash: Flash }) {
   return (
     <section class={flash.ok ? "card flash" : "card flash failed"} role="status" id="result">
       <strong>{flash.title}</strong>
-      <pre>{flash.text}</pre>
+      <pre>
+        <CommandText text={flash.text} />
+      </pre>
     </section>
+  );
+}
+
+/** A command's reply as chat shows it: `code` spans become code, *bold* markers go. Escaped by JSX. */
+function CommandText({ text }: { text: string }) {
+  return (
+    <>
+      {text
+        .replace(/```\n?/g, "")
+        .split("`")
+        .map((part, index) => (index % 2 === 1 ? <code>{part}</code> : part.replace(/\*([^*\n]+)\*/g, "$1")))}
+    </>
   );
 }
 

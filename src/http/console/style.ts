@@ -32,7 +32,8 @@ pre.log { background: var(--bg); border: 1px solid var(--line); border-radius: 6
 .pill { display: inline-block; padding: 0 8px; border-radius: 10px; border: 1px solid var(--line); font-size: 13px; }
 .flash { border-left: 4px solid var(--ok); }
 .flash.failed { border-left-color: var(--bad); }
-.flash pre { white-space: pre-wrap; margin: 6px 0 0; }
+.flash pre { white-space: pre-wrap; margin: 6px 0 0; font: inherit; }
+.flash pre code { background: var(--bg); padding: 0 3px; border-radius: 3px; }
 h3 { font-size: 15px; margin: 14px 0 6px; }
 ul.items { list-style: none; padding: 0; margin: 0; }
 ul.items > li { border-top: 1px solid var(--line); padding: 10px 0; }

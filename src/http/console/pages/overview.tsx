@@ -31,6 +31,7 @@ export async function overviewPage({ env, now }: PageContext) {
     ["Gateway starts", String(status.starts)],
     ["Queued turns", String(turns.queued), "queued"],
     ["Turn latency", turns.p50Ms === undefined ? "no finished turns in the last day" : `p50 ${ms(turns.p50Ms)}, p95 ${ms(turns.p95Ms!)} (${turns.samples} turns, last day)`],
+    ["Model calls today", status.usage ? `${status.usage.calls} (${status.usage.failed} failed), ${status.usage.inputTokens} tokens in, ${status.usage.outputTokens} out` : undefined],
     ["Last error", status.lastError],
     ["Cost", describeMonth(estimateMonth(month, now))],
   ];
