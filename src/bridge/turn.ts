@@ -96,6 +96,8 @@ async function runAttempt(turn: Turn, ctx: TurnContext, answered: () => Promise<
     await quietly(sink.clearStatus());
     return { kind: "done" };
   } catch (error) {
+    // A failure after a stop (the connection dropped meanwhile) is the stop's end, not a retry.
+    if (ctx.signal?.aborted) return stopped(ctx, undefined, turn, undefined, stream);
     return failure(turn, ctx, error, stream);
   } finally {
     client.close();
@@ -123,6 +125,7 @@ async function streamRun(turn: Turn, ctx: TurnContext, client: GatewayClient, op
   try {
     // A retry may find the gateway already resumed this turn by itself (see recovery.ts).
     const retry = turn.attempts > 1;
+    if (ctx.signal?.aborted) return await stop(undefined);
     const recovered = retry ? await recoveredReply(client, sessionKey, turn.message.text) : undefined;
     if (recovered?.kind === "done") return await deliver(recovered.text, recovered.runId ?? idempotencyKey(turn));
     let runId: string;
@@ -206,8 +209,8 @@ async function streamRun(turn: Turn, ctx: TurnContext, client: GatewayClient, op
  * End a stopped turn: abort the gateway's run (the model request is cut off), end the answer
  * keeping what was shown, marked as stopped, and say so where nothing was shown yet.
  */
-async function stopped(ctx: TurnContext, client: GatewayClient, turn: Turn, runId: string | undefined, stream: TextStream | undefined): Promise<TurnOutcome> {
-  if (runId) {
+async function stopped(ctx: TurnContext, client: GatewayClient | undefined, turn: Turn, runId: string | undefined, stream: TextStream | undefined): Promise<TurnOutcome> {
+  if (client && runId) {
     await chatAbort(client, { sessionKey: turn.message.conversation, runId }).catch((error) =>
       console.warn("chat.abort failed:", message(error)),
     );

@@ -27,6 +27,12 @@ export const stopCommand: Command = {
     const ref = args[0];
     let result = await stopIn(env, key, { actor, ...(ref ? { ref } : {}) });
     if (result.status === "idle" && !ref) result = (await stopNested(env, key, actor)) ?? result;
+    // Stops, and refused attempts, go to the audit log (a stop that found nothing running does not).
+    if (result.status !== "idle") {
+      await policy(env)
+        .record({ actor, action: "stop", detail: key, outcome: result.status === "stopped" ? "ok" : "refused" })
+        .catch((error) => console.error("audit write failed:", error instanceof Error ? error.message : String(error)));
+    }
     return { ok: result.status === "stopped", title: "Stop", text: result.text, data: { status: result.status }, audit: result.status };
   },
 };

@@ -9,6 +9,7 @@ import { env } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { SUGGESTED_PROMPTS } from "../../src/adapters/slack/agent-session";
 import { conversation } from "../../src/bridge/conversation-object";
+import { policy } from "../../src/policy/policy-object";
 import type { Turn } from "../../src/bridge/inbox";
 import { ADMIN_USER, directMessage, slash } from "../support/slack-admin";
 import { eventually, expectNoUnmatchedSlackCalls, mention, slackCalls, slackFault, slackMessages, uniqueChannel } from "../support/slack-relay";
@@ -158,6 +159,15 @@ describe("Slack's stop button", { timeout: 240_000 }, () => {
     await eventually(answer(channel, ts, "_stopped_"), 30_000, "the answer marked stopped");
     const [turn] = await turnsOf(`slack:${TEAM}:${channel}:${ts}`);
     expect(turn).toMatchObject({ state: "stopped", stoppedBy: `slack:${ADMIN_USER}` });
+    // Both attempts are in the audit log.
+    const key = `slack:${TEAM}:${channel}:${ts}`;
+    const audit = (await policy(env).audit(200)).filter((entry) => entry.action === "stop" && entry.detail === key);
+    expect(audit.map(({ actor, outcome }) => ({ actor, outcome }))).toEqual(
+      expect.arrayContaining([
+        { actor: "slack:U0MALLORY", outcome: "refused" },
+        { actor: `slack:${ADMIN_USER}`, outcome: "ok" },
+      ]),
+    );
   });
 
   it("does nothing when the press comes after the answer finished", async () => {
