@@ -4,6 +4,7 @@
  * cold, restarting or dropped the connection) asks for a retry with the same idempotency key; the
  * turn's durable flags make sure nothing the user already has is sent again.
  */
+import { isRetryable } from "../adapters/retry";
 import type { ReplySink, TextStream, WorkingStatus } from "../adapters/types";
 import type { GatewayClient } from "../gateway/client";
 import { GatewayError, RunFailedError } from "../gateway/errors";
@@ -190,6 +191,10 @@ async function failure(turn: Turn, ctx: TurnContext, error: unknown, stream: Tex
     else await noticeOnce(turn, ctx, "The agent was interrupted. Retrying your message…");
     return { kind: "retry", error: text };
   }
+  // The platform failed to take the answer (a dropped connection, or 429/5xx past the call's own
+  // retries): the answer is not lost, the turn is tried again and delivers the finished reply
+  // from the session (recovery.ts). Nothing is marked delivered until a delivery succeeded.
+  if (isRetryable(error, true)) return { kind: "retry", error: text };
   await quietly(ctx.sink.postNotice(`Sorry, that failed: ${text}`, "error"));
   await quietly(ctx.sink.clearStatus());
   return { kind: "failed", error: text };

@@ -85,7 +85,8 @@ export function createSlackStream(
     current = undefined;
     if (!message) return;
     try {
-      await call("chat.stopStream", { channel: target.channel, ts: message.ts, ...(extra ? { markdown_text: extra } : {}) });
+      // Safe to repeat: a stop that already landed answers `message_not_in_streaming_state`, handled below.
+      await call("chat.stopStream", { channel: target.channel, ts: message.ts, ...(extra ? { markdown_text: extra } : {}) }, { idempotent: true });
     } catch (error) {
       if (!isExpired(error)) throw error;
     }
