@@ -10,7 +10,7 @@ const arg = (name) => {
 const cases = Number(arg("n") ?? 20_000);
 const seed = Number(arg("seed") ?? Math.floor(Math.random() * 2 ** 31));
 console.log(`fuzz: ${cases} cases, seed ${seed} (replay: npm run fuzz -- --n ${cases} --seed ${seed})`);
-const result = spawnSync("npx", ["vitest", "run", "--project", "relay", "test/fuzz/payloads.test.ts", "--testTimeout", String(Math.max(120_000, cases * 20))], {
+const result = spawnSync("npx", ["vitest", "run", "--project", "relay", "test/fuzz/payloads.test.ts", "--testTimeout", String(180_000 + cases * 200)], {
   stdio: "inherit",
   env: { ...process.env, FUZZ_SEED: String(seed), FUZZ_CASES: String(cases) },
 });

@@ -16,7 +16,11 @@ import type { Inbox, Turn } from "./inbox";
 import { awaitArtifacts, storeArtifact, type MediaContext } from "./media";
 import { recoveredReply } from "./recovery";
 
-export type TurnOutcome = { kind: "done" } | { kind: "retry"; error: string } | { kind: "failed"; error: string };
+export type TurnOutcome =
+  | { kind: "done" }
+  /** `waitingForGateway`: the gateway wasn't reachable, so the turn never started; nothing was tried yet. */
+  | { kind: "retry"; error: string; waitingForGateway?: boolean }
+  | { kind: "failed"; error: string };
 
 /** What a turn needs from the world; the Durable Object wires the real parts, tests may wire others. */
 export interface TurnContext {
@@ -48,7 +52,7 @@ export async function runTurn(turn: Turn, ctx: TurnContext): Promise<TurnOutcome
   }
   if (status.phase !== "ready") {
     await noticeOnce(turn, ctx, "The agent isn't reachable right now. Your message is kept and will be answered when it is back.");
-    return { kind: "retry", error: status.lastError ?? `gateway ${status.phase}` };
+    return { kind: "retry", error: status.lastError ?? `gateway ${status.phase}`, waitingForGateway: true };
   }
 
   let connection: Awaited<ReturnType<TurnContext["connect"]>>;

@@ -21,7 +21,7 @@ function parallelPlan(run: string): ChaosPlan {
     return { index, platform: "telegram", id: String(group ? -(1_000_000_000_000 + base) : base), group };
   });
   const messages: PlannedMessage[] = conversations.map((conversation, index) => {
-    const marker = `p${run}x${index}`;
+    const marker = `p${run}x${index}q`;
     const words = `slow parallel ${marker} please`;
     return { index, marker, conversation, words, expected: [`Slow echo: ${words}.`, "tick ".repeat(20).trim()], sendAt: 0 };
   });

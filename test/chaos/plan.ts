@@ -67,7 +67,8 @@ export function chaosPlan(seed: number, count: number, options: { spacingMs?: nu
   });
   const messages: PlannedMessage[] = [];
   for (let index = 0; index < count; index++) {
-    const marker = `m${run}x${index}`;
+    // Ends in a letter, so that no marker is the start of another (x2 and x27).
+    const marker = `m${run}x${index}q`;
     const conversation = r.pick(conversations);
     const slow = r.chance(0.2);
     const words = slow ? `slow chaos ${marker} please` : `chaos ${marker} please`;

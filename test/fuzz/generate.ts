@@ -4,9 +4,9 @@
  * bytes, random slash-command forms; and a share of mis-signed requests. The same seed gives the
  * same cases, so a failure replays with `FUZZ_SEED=<seed> npm run fuzz -- --n <n>`.
  *
- * Bases that are valid are chosen so that a valid case is ignored or refused at the policy (a
- * Slack DM from a stranger, a bot's post, a Telegram group message without a mention): the fuzz
- * tests the edge, not the agent. Mis-signed cases are valid messages that would be answered if
+ * Bases that are valid are chosen so that a valid case is ignored (a channel message without a
+ * mention, a bot's post, an edit, a Telegram group message without a mention): the fuzz tests
+ * the edge, not the agent, and leaves no pairing requests or turns behind. Mis-signed cases are valid messages that would be answered if
  * they got through, under ids marked MISSIGNED (Slack) or in MISSIGNED_CHAT_BASE.. (Telegram).
  */
 
@@ -155,8 +155,8 @@ function slackEnvelope(event: Record<string, unknown>, eventId: string) {
 function slackBases(index: number) {
   const ts = `${now()}.${String(index).padStart(6, "0")}`;
   return [
-    // A stranger's DM: valid, refused by the pairing policy.
-    slackEnvelope({ type: "message", user: `U0FZ${index}`, text: "hello", ts, team: "T0FUZZTEAM", channel: `D0FZ${index}`, event_ts: ts, channel_type: "im" }, `Ev0FZ${index}a`),
+    // A channel message that doesn't mention the bot: valid, ignored.
+    slackEnvelope({ type: "message", user: `U0FZ${index}`, text: "hello", ts, team: "T0FUZZTEAM", channel: `C0FZ${index}`, event_ts: ts, channel_type: "channel" }, `Ev0FZ${index}a`),
     // A bot's mention: valid, ignored.
     slackEnvelope({ type: "app_mention", user: "U0OTHERBOT", bot_id: "B0OTHER", text: "<@U0MOLTBOT> hi", ts, team: "T0FUZZTEAM", channel: `C0FZ${index}`, event_ts: ts }, `Ev0FZ${index}b`),
     // An edit: ignored.
