@@ -89,13 +89,16 @@ describe(`fuzzing the inbound routes (seed ${seed}, ${cases} cases)`, () => {
     // A pool of lanes, so that a slow case (a slash command waits for its runner) holds up only its own.
     const outcomes: Outcome[] = [];
     let next = 0;
+    const began = Date.now();
     const lane = async () => {
       while (next < cases) {
         const c = fuzzCase(seed, next++);
+        const t = Date.now();
         outcomes.push(await run(c));
+        if (Date.now() - t > 5_000) console.log(`fuzz: case ${c.index} took ${Date.now() - t} ms (${c.route}, ${c.recipe.slice(0, 100)})`);
+        if (outcomes.length % 250 === 0) console.log(`fuzz: ${outcomes.length}/${cases} after ${Date.now() - began} ms`);
       }
     };
-    const began = Date.now();
     await Promise.all(Array.from({ length: PARALLEL }, lane));
     console.log(`fuzz: ${cases} cases in ${Date.now() - began} ms (seed ${seed})`);
     const violations = outcomes.map(violation).filter(Boolean);
