@@ -58,7 +58,7 @@ export default defineConfig({
           })),
         ],
         // stray-calls.ts: a test fails if it made a platform call the emulators don't know.
-        test: { name: "relay", include: ["test/**/*.test.ts"], exclude: ["test/sandbox/**"], setupFiles: ["./test/support/stray-calls.ts"] },
+        test: { name: "relay", include: ["test/**/*.test.ts"], exclude: ["test/sandbox/**", "test/chaos/**"], setupFiles: ["./test/support/stray-calls.ts"] },
       },
       {
         extends: true,
@@ -86,6 +86,29 @@ export default defineConfig({
           })),
         ],
         test: { name: "sandbox", include: ["test/sandbox/**/*.test.ts"] },
+      },
+      {
+        // The chaos soak (test/chaos): a gateway of its own that it kills mid-stream, its own emulators.
+        extends: true,
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ...testSecrets,
+                GATEWAY_URL: inject("chaosGatewayUrl"),
+                SLACK_API_URL: inject("slackApiUrl"),
+                TELEGRAM_API_URL: inject("telegramApiUrl"),
+                TELEGRAM_BOT_USERNAME: "molt_test_bot",
+                PUBLIC_URL: "https://relay.test",
+                TEST_MODEL_URL: inject("modelUrl"),
+                TEST_CHAOS_CONTROL_URL: inject("chaosControlUrl"),
+                ...policyBindings,
+              },
+            },
+          })),
+        ],
+        test: { name: "chaos", include: ["test/chaos/**/*.test.ts"] },
       },
     ],
   },

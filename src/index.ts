@@ -10,7 +10,7 @@ import { intake, storedMessage } from "./bridge/intake-object";
 import { startListeners } from "./bridge/listener-object";
 import { answerChatCommand } from "./commands/chat";
 import type { Env } from "./env";
-import { HttpError } from "./errors";
+import { HttpError, PayloadError } from "./errors";
 import { adminRoutes } from "./http/admin";
 import { serveMediaLink } from "./http/media-links";
 import { serveDevBrowser } from "./sandbox/browser-dev-route";
@@ -61,7 +61,7 @@ for (const adapter of adapters) {
 
 async function receive(adapter: Adapter, request: Request, env: Env, ctx: Pick<ExecutionContext, "waitUntil">): Promise<Response> {
   if (!adapter.configured(env)) return Response.json({ error: `${adapter.platform} is not configured` }, { status: 404 });
-  const inbound = await adapter.receive(request, env, Date.now());
+  const inbound = await adapter.receive(request, env, Date.now()).catch(asRequestError);
   const replies: CommandReply[] = [];
   for (const event of inbound.events) {
     if (event.kind === "command") replies.push(await answerChatCommand(event, env));
@@ -69,6 +69,17 @@ async function receive(adapter: Adapter, request: Request, env: Env, ctx: Pick<E
     else await intake(env, event.conversation).accept(storedMessage(event));
   }
   return inbound.ack(replies, (work) => ctx.waitUntil(work));
+}
+
+/**
+ * An adapter's `receive` only verifies and parses (it calls no API and stores nothing), so anything
+ * it throws is about the request: a 400, never a 500. Its own 401s and 400s pass as they are; any
+ * other error is a parsing defect, logged (without the payload) and answered as a bad payload.
+ */
+function asRequestError(error: unknown): never {
+  if (error instanceof HttpError) throw error;
+  console.error("payload parse defect:", error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 200) : typeof error);
+  throw new PayloadError("malformed payload");
 }
 
 app.notFound((c) => c.json({ error: "not found" }, 404));

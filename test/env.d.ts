@@ -7,6 +7,8 @@ declare global {
       TEST_MODEL_URL?: string;
       /** The container host that plays the Sandbox container (sandbox project). */
       TEST_CONTAINER_HOST_URL?: string;
+      /** Kills and restarts the chaos project's gateway (test/support/chaos-gateway.mjs). */
+      TEST_CHAOS_CONTROL_URL?: string;
     }
   }
 }

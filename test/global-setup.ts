@@ -35,6 +35,8 @@ import { freePort, startGateway } from "./support/gateway-process.mjs";
 // @ts-expect-error plain ESM module without types
 import { startModelServer } from "./support/model-server.mjs";
 import { testSecrets } from "./secrets";
+// @ts-expect-error plain ESM module without types
+import { startChaosGateway } from "./support/chaos-gateway.mjs";
 
 /**
  * Vitest runs this once per project (and once for the root): each project gets only the heavy
@@ -89,8 +91,15 @@ export default async function setup(project: TestProject) {
   const chromium = await startChromiumLauncher();
   project.provide("chromiumConsoleUrl", chromium.url);
   project.provide("discordApiUrl", discord.url);
+  // The chaos run's own gateway, which it kills and restarts (test/chaos); CHAOS_MESSAGES from `npm run chaos`.
+  const chaos = project.name === "chaos" ? await startChaosGateway({ token: testSecrets.GATEWAY_TOKEN, modelUrl: model.url }) : undefined;
+  project.provide("chaosGatewayUrl", chaos?.url ?? "");
+  project.provide("chaosControlUrl", chaos?.controlUrl ?? "");
+  project.provide("chaosMessages", Number(process.env.CHAOS_MESSAGES) || 0);
+  // `npm run fuzz` sets these; zeros mean the fuzz test's own defaults.
+  project.provide("fuzz", { seed: Number(process.env.FUZZ_SEED) || 0, cases: Number(process.env.FUZZ_CASES) || 0 });
   return async () => {
-    await Promise.allSettled([gateway?.stop(), host?.close(), slack.close(), telegram.close(), model.close(), access.close(), testPage.close(), chromium.close(), discord.close()]);
+    await Promise.allSettled([chaos?.close(), gateway?.stop(), host?.close(), slack.close(), telegram.close(), model.close(), access.close(), testPage.close(), chromium.close(), discord.close()]);
   };
 }
 
@@ -113,5 +122,10 @@ declare module "vitest" {
     testPageUrl: string;
     /** Loopback port the relay project's Worker also listens on (for the gateway's browser). */
     relayWorkerPort: number;
+    /** The chaos project's own gateway, and the server that kills and restarts it. */
+    chaosGatewayUrl: string;
+    chaosControlUrl: string;
+    /** Messages in the chaos run (0: the test's default). */
+    chaosMessages: number;
   }
 }

@@ -12,12 +12,24 @@ import { gatewaySupervisor } from "../sandbox/supervisor";
 import { recordTurn } from "../sandbox/usage-object";
 import { Inbox, type Turn } from "./inbox";
 import { decideStop, endStoppedTurn, type StopRequest, type StopResult, stopRefOf } from "./stop";
-import { runTurn, type TurnContext } from "./turn";
+import { runTurn, type TurnContext, type TurnOutcome } from "./turn";
 
 /** Tries per turn before the user is told it failed for good. */
 export const MAX_ATTEMPTS = 6;
 /** Wait before retry n (1-based): quick at first, then backing off. */
 export const retryDelayMs = (attempt: number) => Math.min(2_000 * 2 ** (attempt - 1), 60_000);
+/**
+ * How long a turn waits for a gateway that isn't reachable (restarting, its container starting)
+ * before the user is told it failed. Those tries don't count against MAX_ATTEMPTS: the user was
+ * told the message is kept and will be answered when the agent is back.
+ */
+export const MAX_GATEWAY_WAIT_MS = 30 * 60_000;
+
+/** Whether a turn that asked for a retry gets one. */
+export function mayRetry(outcome: Extract<TurnOutcome, { kind: "retry" }>, turn: Pick<Turn, "attempts" | "startedAt">, now: number): boolean {
+  if (turn.attempts < MAX_ATTEMPTS) return true;
+  return outcome.waitingForGateway === true && now - (turn.startedAt ?? now) < MAX_GATEWAY_WAIT_MS;
+}
 
 export interface Receipt {
   seq: number;
@@ -79,7 +91,7 @@ export class ConversationObject extends DurableObject<Env> {
     const controller = new AbortController();
     const context = { ...this.turnContext(current), signal: controller.signal };
     this.active = { seq: turn.seq, controller };
-    let outcome: Awaited<ReturnType<typeof runTurn>>;
+    let outcome: TurnOutcome;
     try {
       outcome = await runTurn(current, context);
     } finally {
@@ -90,7 +102,7 @@ export class ConversationObject extends DurableObject<Env> {
       // A stop that came while an attempt was failing still ends the turn: it never runs again.
       this.inbox.finish(turn.seq, "stopped", Date.now(), `stopped by ${stoppedBy}`);
     } else if (outcome.kind === "retry") {
-      if (current.attempts < MAX_ATTEMPTS) {
+      if (mayRetry(outcome, current, Date.now())) {
         this.inbox.requeue(turn.seq, outcome.error);
         await this.ctx.storage.setAlarm(Date.now() + retryDelayMs(current.attempts));
         return;

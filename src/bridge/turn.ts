@@ -4,6 +4,7 @@
  * cold, restarting or dropped the connection) asks for a retry with the same idempotency key; the
  * turn's durable flags make sure nothing the user already has is sent again.
  */
+import { isRetryable } from "../adapters/retry";
 import type { ReplySink, StopControl, TextStream, WorkingStatus } from "../adapters/types";
 import type { GatewayClient } from "../gateway/client";
 import { GatewayError, RunFailedError } from "../gateway/errors";
@@ -17,7 +18,8 @@ import { recoveredReply } from "./recovery";
 
 export type TurnOutcome =
   | { kind: "done" }
-  | { kind: "retry"; error: string }
+  /** `waitingForGateway`: the gateway wasn't reachable, so the turn never started; nothing was tried yet. */
+  | { kind: "retry"; error: string; waitingForGateway?: boolean }
   | { kind: "failed"; error: string }
   /** Someone stopped it: the gateway's run was aborted and nothing more is sent for it. */
   | { kind: "stopped" };
@@ -72,7 +74,7 @@ async function runAttempt(turn: Turn, ctx: TurnContext, answered: () => Promise<
   }
   if (status.phase !== "ready") {
     await noticeOnce(turn, ctx, "The agent isn't reachable right now. Your message is kept and will be answered when it is back.");
-    return { kind: "retry", error: status.lastError ?? `gateway ${status.phase}` };
+    return { kind: "retry", error: status.lastError ?? `gateway ${status.phase}`, waitingForGateway: true };
   }
 
   let connection: Awaited<ReturnType<TurnContext["connect"]>>;
@@ -244,6 +246,10 @@ async function failure(turn: Turn, ctx: TurnContext, error: unknown, stream: Tex
     else await noticeOnce(turn, ctx, "The agent was interrupted. Retrying your message…");
     return { kind: "retry", error: text };
   }
+  // The platform failed to take the answer (a dropped connection, or 429/5xx past the call's own
+  // retries): the answer is not lost, the turn is tried again and delivers the finished reply
+  // from the session (recovery.ts). Nothing is marked delivered until a delivery succeeded.
+  if (isRetryable(error, true)) return { kind: "retry", error: text };
   await quietly(ctx.sink.postNotice(`Sorry, that failed: ${text}`, "error"));
   await quietly(ctx.sink.clearStatus());
   return { kind: "failed", error: text };

@@ -13,6 +13,7 @@
 //   GET  /_emulator/unmatched             POST /_emulator/reset[?channel=C1]
 //   GET  /_emulator/stream?channel=C1     (server-sent events: every recorded call as it happens)
 //   POST /_emulator/response_url?channel=C1   ({url}: a fresh response URL for that channel)
+//   POST /_emulator/limits   {mode: "off"|"channel"|"all", channel?}   (rate limits: rate-limits.mjs)
 //
 // Tests from several files share one emulator: use unique channel ids, filter by channel, and
 // scope faults with `channel` (or `filename` for uploads, which carry no channel).
@@ -25,18 +26,23 @@ import { createHash } from "node:crypto";
 import http from "node:http";
 import { pathToFileURL } from "node:url";
 import { agentControl, agentMethods } from "./slack-agents.mjs";
+import { createRateLimiter, SLACK_RATE_RULES } from "./rate-limits.mjs";
 
 export const EMULATOR_TEAM_ID = "T0EMULATOR";
 export const EMULATOR_BOT_USER_ID = "U0EMUBOT";
 export const EMULATOR_BOT_ID = "B0EMUBOT";
 
-export async function startSlackEmulator({ port = 0, host = "127.0.0.1" } = {}) {
+export async function startSlackEmulator({ port = 0, host = "127.0.0.1", limits = "channel" } = {}) {
   const state = newState();
+  state.limiter = createRateLimiter(SLACK_RATE_RULES, { mode: limits });
   const server = http.createServer((req, res) => {
     handle(state, req, res).catch((error) => {
       if (!res.headersSent) send(res, 500, { ok: false, error: "emulator_error", detail: String(error) });
     });
   });
+  // Like the platforms' front ends, keep idle connections open for a minute: Node's 5 s default
+  // closes them just as a client reuses them, which shows up as spurious connection resets.
+  server.keepAliveTimeout = 65_000;
   await new Promise((resolve) => server.listen(port, host, resolve));
   const address = server.address();
   const origin = `http://${host}:${address.port}`;
@@ -108,8 +114,12 @@ async function apiCall(state, req, res, method, handler, body) {
     record(state, { ...call, status: 0, response: "disconnected" });
     return req.socket.destroy();
   }
+  const limited = fault ? null : state.limiter?.take(method, channel);
   if (fault) {
     ({ status, response } = faultAnswer(fault, res));
+  } else if (limited) {
+    ({ status, response } = faultAnswer({ status: 429, retryAfter: limited.retryAfter }, res));
+    call.limit = limited.rule;
   } else if (!token) {
     response = { ok: false, error: "not_authed" };
   } else if (!/^xoxb-/.test(token)) {
@@ -378,6 +388,14 @@ async function control(state, req, res, url) {
       state.faults.push({ times: 1, ...fault });
       return send(res, 200, { ok: true });
     }
+    case "POST /_emulator/limits": {
+      const { mode, channel: only } = await readBody(req);
+      try {
+        return send(res, 200, { ok: true, ...state.limiter.configure({ mode, channel: only }) });
+      } catch (error) {
+        return send(res, 400, { ok: false, error: String(error.message) });
+      }
+    }
     case "POST /_emulator/response_url":
       if (!channel) return send(res, 400, { ok: false, error: "response_url needs a channel" });
       return send(res, 200, { ok: true, url: newResponseUrl(state, channel) });
@@ -409,6 +427,7 @@ async function control(state, req, res, url) {
 }
 
 function reset(state, channel) {
+  state.limiter?.reset(channel);
   const keep = (item) => channel !== undefined && item.channel !== channel;
   for (const list of [state.calls, state.faults]) {
     const kept = list.filter(keep);

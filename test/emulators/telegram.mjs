@@ -9,9 +9,10 @@
 // with their byte length and sha256, and whether the body came chunked (streamed, no length).
 // Unknown methods answer 404 and are recorded in `unmatched`. Tests inside workerd drive it over HTTP:
 //
-//   POST /_emulator/faults   {method, status?: 429|400|500, retryAfter?, description?, times?, chat_id?}
+//   POST /_emulator/faults   {method, status?: 429|400|500, retryAfter?, description?, times?, chat_id?, disconnect?}
 //   GET  /_emulator/calls?chat_id=42        GET /_emulator/messages?chat_id=42
 //   GET  /_emulator/unmatched               POST /_emulator/reset[?chat_id=42]
+//   POST /_emulator/limits   {mode: "off"|"channel"|"all", chat_id?}   (rate limits: rate-limits.mjs)
 //
 // Tests from several files share one emulator: use unique chat ids and filter by them.
 //
@@ -22,6 +23,7 @@ import { createHash } from "node:crypto";
 import http from "node:http";
 import { pathToFileURL } from "node:url";
 import { buttonControl, buttonMethods, keepMarkup, pressesOf } from "./telegram-buttons.mjs";
+import { createRateLimiter, TELEGRAM_RATE_RULES } from "./rate-limits.mjs";
 
 export const EMULATOR_BOT = { id: 7000000001, is_bot: true, first_name: "Molt", username: "molt_test_bot" };
 
@@ -31,13 +33,17 @@ const PHOTO_LIMIT = 10 * 1024 * 1024;
 const UPLOAD_LIMIT = 50 * 1024 * 1024;
 const TAGS = new Set(["b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "code", "pre", "blockquote", "tg-emoji"]);
 
-export async function startTelegramEmulator({ port = 0, host = "127.0.0.1" } = {}) {
+export async function startTelegramEmulator({ port = 0, host = "127.0.0.1", limits = "channel" } = {}) {
   const state = { calls: [], unmatched: [], faults: [], chats: new Map(), webhook: null, commands: [], seq: 0 };
+  state.limiter = createRateLimiter(TELEGRAM_RATE_RULES, { mode: limits });
   const server = http.createServer((req, res) => {
     handle(state, req, res).catch((error) => {
       if (!res.headersSent) send(res, 500, { ok: false, error_code: 500, description: `emulator error: ${error}` });
     });
   });
+  // Like the platforms' front ends, keep idle connections open for a minute: Node's 5 s default
+  // closes them just as a client reuses them, which shows up as spurious connection resets.
+  server.keepAliveTimeout = 65_000;
   await new Promise((resolve) => server.listen(port, host, resolve));
   const origin = `http://${host}:${server.address().port}`;
   return {
@@ -70,9 +76,18 @@ async function handle(state, req, res) {
   let status = 200;
   let response;
   const fault = takeFault(state, method, call.chat_id);
+  if (fault?.disconnect) {
+    state.calls.push({ ...call, status: 0, response: "disconnected" });
+    return req.socket.destroy();
+  }
+  const limited = fault ? null : state.limiter?.take(method, call.chat_id, { group: Number(call.chat_id) < 0 });
   if (!/^\d+:[\w-]{10,}$/.test(token)) {
     status = 401;
     response = { ok: false, error_code: 401, description: "Unauthorized" };
+  } else if (limited) {
+    status = 429;
+    response = { ok: false, error_code: 429, description: `Too Many Requests: retry after ${limited.retryAfter}`, parameters: { retry_after: limited.retryAfter } };
+    call.limit = limited.rule;
   } else if (fault) {
     status = fault.status ?? 400;
     response = { ok: false, error_code: status, description: fault.description ?? defaultDescription(status) };
@@ -301,7 +316,16 @@ async function control(state, req, res, url) {
     }
     case "GET /_emulator/unmatched":
       return send(res, 200, { unmatched: state.unmatched });
+    case "POST /_emulator/limits": {
+      const { mode, chat_id: only } = JSON.parse((await readRaw(req)).toString("utf8") || "{}");
+      try {
+        return send(res, 200, { ok: true, ...state.limiter.configure({ mode, channel: only }) });
+      } catch (error) {
+        return send(res, 400, { ok: false, description: String(error.message) });
+      }
+    }
     case "POST /_emulator/reset": {
+      state.limiter.reset(chatId);
       const keep = (item) => chatId !== undefined && item.chat_id !== chatId && String(item.chat_id) !== chatId;
       for (const list of [state.calls, state.faults]) list.splice(0, list.length, ...list.filter(keep));
       if (chatId) state.chats.delete(chatId);

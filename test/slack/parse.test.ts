@@ -115,6 +115,32 @@ describe("Slack events", () => {
     expect(noEvent).toBeInstanceOf(PayloadError);
   });
 
+  it("rejects fields of the wrong JSON type with a PayloadError, and still ignores what it doesn't handle", async () => {
+    const wrong: [string, unknown][] = [
+      ["text", ["an", "array"]],
+      ["text", 42],
+      ["ts", 1760000400.0003],
+      ["user", { id: "U0ALICE" }],
+      ["channel", "C0:with:colons"],
+      ["thread_ts", null],
+    ];
+    for (const [field, value] of wrong) {
+      const body = structuredClone(mentionInChannel) as { event: Record<string, unknown> };
+      body.event[field] = value;
+      const error = await receive(EVENTS, body).catch((e: unknown) => e);
+      expect(error, `event.${field} = ${JSON.stringify(value)}`).toBeInstanceOf(PayloadError);
+      expect((error as PayloadError).message).toMatch(new RegExp(`^event: ${field} is not valid`));
+    }
+    for (const authorizations of [{ user_id: "U0MOLTBOT" }, "U0MOLTBOT", [{ user_id: 7 }]]) {
+      const body = { ...structuredClone(mentionInChannel), authorizations };
+      await expect(receive(EVENTS, body)).rejects.toBeInstanceOf(PayloadError);
+    }
+    // A subtype the relay ignores stays ignored, whatever its other fields hold.
+    const edited = structuredClone(messageChanged) as { event: Record<string, unknown> };
+    edited.event.text = 42;
+    expect((await receive(EVENTS, edited)).events).toEqual([]);
+  });
+
   it("rejects a bad signature with 401 before looking at the body", async () => {
     const request = await signedSlackRequest(EVENTS, "{not json", { secret: "wrong-secret" });
     const error = await slackAdapter.receive(request, env, Date.now()).catch((e: unknown) => e);

@@ -226,6 +226,20 @@ describe("fallback to post-and-edit", () => {
 });
 
 describe("platform faults", () => {
+  it("finishes the same stream when the final append's connection drops, instead of leaving it open", async () => {
+    const channel = uniqueChannel();
+    const { sink } = open(channel, { stream: { appendIntervalMs: 60_000, now: () => 1_000_000 } });
+    const stream = await sink.startText();
+    await stream.update("Hello");
+    await fault({ method: "chat.appendStream", channel, disconnect: true });
+    await stream.finish("Hello, world");
+    const appends = await calls(channel, "chat.appendStream");
+    expect(appends.map((c) => c.status)).toEqual([0, 200]);
+    const { messages } = await conversation(channel);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatchObject({ text: "Hello, world", streaming: false });
+  });
+
   it("honours Retry-After on 429 and posts exactly once", async () => {
     const channel = uniqueChannel();
     await fault({ method: "chat.postMessage", channel, status: 429, retryAfter: 3 });

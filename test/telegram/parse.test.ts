@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { groupMode, telegramBotInfo } from "../../src/adapters/telegram/bot-info";
 import { moltCommand, parseTelegramUpdate, type ParseOptions } from "../../src/adapters/telegram/parse";
 import type { Env } from "../../src/env";
+import { PayloadError } from "../../src/errors";
 import channelPost from "../fixtures/telegram/channel_post.json";
 import editedMessage from "../fixtures/telegram/edited_message.json";
 import forumTopic from "../fixtures/telegram/forum_topic_mention.json";
@@ -125,8 +126,16 @@ describe("configuration", () => {
     expect(groupMode({ TELEGRAM_GROUP_MODE: "everything" } as Env)).toBe("mention");
   });
 
-  it("rejects nothing silently: a malformed message is ignored, not thrown", () => {
-    expect(parse({ update_id: 1, message: { text: "hi" } })).toEqual([]);
-    expect(parse({ update_id: 1, message: "nonsense" })).toEqual([]);
+  it("rejects a malformed message with a PayloadError (400) naming the field, not the value", () => {
+    expect(() => parse({ update_id: 1, message: { text: "hi" } })).toThrow(PayloadError);
+    expect(() => parse({ update_id: 1, message: "nonsense" })).toThrow(PayloadError);
+    const numericText = structuredClone(privateText);
+    (numericText.message as Record<string, unknown>).text = 12345;
+    expect(() => parse(numericText)).toThrow(/message\.text/);
+  });
+
+  it("still ignores, with no error, updates it does not handle", () => {
+    expect(parse({ update_id: 1, my_chat_member: { anything: [1, 2, 3] } })).toEqual([]);
+    expect(parse({ update_id: 2, edited_message: "not even an object" })).toEqual([]);
   });
 });

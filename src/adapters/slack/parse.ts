@@ -2,10 +2,19 @@
  * Turning verified Slack requests into inbound events: Events API callbacks (JSON) and slash
  * commands (form-encoded). Pure functions of the body; nothing here calls Slack.
  */
-import { PayloadError } from "../../errors";
+import { parseJson, parseShape } from "../schema";
 import type { InboundCommand, InboundEvent, InboundMessage, ReplyTarget } from "../types";
 import { AGENT_EVENT_TYPES, parseSlackAgentEvent, type SlackThreadStarted } from "./agent-events";
 import { DEFAULT_SLACK_API_URL, trustedResponseUrl } from "./api";
+import {
+  type SlackPersonMessage,
+  slackEnvelopeKind,
+  slackEventCallback,
+  slackMessageKind,
+  slackPersonMessage,
+  slackSlashCommand,
+  slackUrlVerification,
+} from "./schema";
 
 /** Where one Slack conversation's replies go. */
 export interface SlackReplyTarget extends ReplyTarget {
@@ -42,68 +51,33 @@ export interface ParsedSlackEvents {
   threadStarted?: SlackThreadStarted;
 }
 
-interface SlackMessageEvent {
-  type?: string;
-  subtype?: string;
-  channel?: string;
-  channel_type?: string;
-  user?: string;
-  user_team?: string;
-  team?: string;
-  bot_id?: string;
-  text?: string;
-  ts?: string;
-  thread_ts?: string;
-}
-
-interface SlackEnvelope {
-  type?: string;
-  challenge?: string;
-  team_id?: string;
-  event_id?: string;
-  event?: SlackMessageEvent;
-  authorizations?: { user_id?: string; is_bot?: boolean }[];
-}
-
 /** Message subtypes that still carry a person's words; every other subtype is ignored. */
 const HANDLED_SUBTYPES = new Set([undefined, "file_share", "thread_broadcast"]);
 
+/** An Events API request: checked against Slack's shapes (schema.ts) before any field is read. */
 export function parseSlackEvents(body: string): ParsedSlackEvents {
-  const envelope = parseJsonObject(body) as SlackEnvelope;
-  if (envelope.type === "url_verification") {
-    if (typeof envelope.challenge !== "string") throw new PayloadError("url_verification without a challenge");
-    return { events: [], challenge: envelope.challenge };
-  }
-  if (envelope.type !== "event_callback") return { events: [] };
+  const raw = parseJson(body, "Slack event body");
+  const { type } = parseShape(slackEnvelopeKind, raw, "Slack event body");
+  if (type === "url_verification") return { events: [], challenge: parseShape(slackUrlVerification, raw, "url_verification").challenge };
+  if (type !== "event_callback") return { events: [] };
+  const envelope = parseShape(slackEventCallback, raw, "event_callback");
   const event = envelope.event;
-  if (!event || typeof event !== "object") throw new PayloadError("event_callback without an event");
-  if (!envelope.team_id || !envelope.event_id) throw new PayloadError("event_callback without team_id or event_id");
-  if (AGENT_EVENT_TYPES.has(String(event.type))) return parseSlackAgentEvent(envelope);
+  if (AGENT_EVENT_TYPES.has(event.type)) return parseSlackAgentEvent(envelope);
+  if (event.type !== "app_mention" && event.type !== "message") return { events: [] };
 
+  const kind = parseShape(slackMessageKind, event, "event");
+  if (kind.bot_id || !HANDLED_SUBTYPES.has(kind.subtype)) return { events: [] };
+  const message = parseShape(slackPersonMessage, event, "event");
   const botUserId = envelope.authorizations?.find((a) => a.is_bot)?.user_id;
-  if (!isFromPerson(event, botUserId)) return { events: [] };
-  const direct = event.type === "message" && event.channel_type === "im";
-  if (event.type !== "app_mention" && !direct) return { events: [] };
+  if (message.user === botUserId) return { events: [] };
+  const direct = message.type === "message" && message.channel_type === "im";
+  if (message.type !== "app_mention" && !direct) return { events: [] };
 
-  return { events: [toMessage(envelope.team_id, envelope.event_id, event, direct, botUserId)] };
+  return { events: [toMessage(envelope.team_id, envelope.event_id, message, direct, botUserId)] };
 }
 
-function isFromPerson(event: SlackMessageEvent, botUserId: string | undefined): boolean {
-  if (event.bot_id || !event.user || event.user === botUserId) return false;
-  if (!HANDLED_SUBTYPES.has(event.subtype)) return false;
-  return typeof event.channel === "string" && typeof event.ts === "string";
-}
-
-function toMessage(
-  team: string,
-  eventId: string,
-  event: SlackMessageEvent,
-  direct: boolean,
-  botUserId: string | undefined,
-): InboundMessage {
-  const channel = event.channel as string;
-  const ts = event.ts as string;
-  const user = event.user as string;
+function toMessage(team: string, eventId: string, event: SlackPersonMessage, direct: boolean, botUserId: string | undefined): InboundMessage {
+  const { channel, ts, user } = event;
   const thread = event.thread_ts ?? ts;
   return {
     kind: "message",
@@ -134,35 +108,18 @@ export function stripLeadingMention(text: string, botUserId?: string): string {
 
 /** A `/molt ...` slash command (form-encoded). `apiBaseUrl` decides which response URLs are kept. */
 export function parseSlackCommand(body: string, apiBaseUrl = DEFAULT_SLACK_API_URL): InboundCommand {
-  const form = new URLSearchParams(body);
-  const team = form.get("team_id");
-  const channel = form.get("channel_id");
-  const user = form.get("user_id");
-  const trigger = form.get("trigger_id");
-  if (!team || !channel || !user || !form.get("command")) {
-    throw new PayloadError("slash command without team_id, channel_id, user_id or command");
-  }
-  const direct = form.get("channel_name") === "directmessage" || channel.startsWith("D");
-  const responseUrl = trustedResponseUrl(form.get("response_url"), apiBaseUrl);
+  const form = parseShape(slackSlashCommand, Object.fromEntries(new URLSearchParams(body)), "slash command");
+  const { team_id: team, channel_id: channel, user_id: user } = form;
+  const direct = form.channel_name === "directmessage" || channel.startsWith("D");
+  const responseUrl = trustedResponseUrl(form.response_url ?? null, apiBaseUrl);
   const reply: SlackReplyTarget = { platform: "slack", team, channel, thread_ts: null, user, user_team: team };
   return {
     kind: "command",
     conversation: `slack:${team}:${channel}`,
-    dedupeKeys: [`slack:command:${trigger ?? `${channel}:${user}:${form.get("text") ?? ""}`}`],
-    sender: { id: `slack:${user}`, name: form.get("user_name") ?? undefined },
+    dedupeKeys: [`slack:command:${form.trigger_id ?? `${channel}:${user}:${form.text ?? ""}`}`],
+    sender: { id: `slack:${user}`, name: form.user_name },
     direct,
     reply: responseUrl ? ({ ...reply, response_url: responseUrl } satisfies SlackCommandTarget) : reply,
-    text: (form.get("text") ?? "").trim(),
+    text: (form.text ?? "").trim(),
   };
-}
-
-function parseJsonObject(body: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    throw new PayloadError("Slack event body is not JSON");
-  }
-  if (!value || typeof value !== "object" || Array.isArray(value)) throw new PayloadError("Slack event body is not an object");
-  return value as Record<string, unknown>;
 }

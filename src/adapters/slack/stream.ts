@@ -10,6 +10,7 @@ import type { TextStream } from "../types";
 import { isSlackRefusal, type SlackBody, type SlackCallOptions, type SlackOk } from "./api";
 import { markdownToMrkdwn, SLACK_MARKDOWN_LIMIT } from "./format";
 import type { SlackReplyTarget } from "./parse";
+import { isRetryable } from "../retry";
 import { serialQueue } from "../serial";
 import { createThrottle } from "../throttle";
 
@@ -29,6 +30,9 @@ export interface SlackStreamOptions {
 
 export const DEFAULT_APPEND_INTERVAL_MS = 1_000;
 export const DEFAULT_MAX_STREAM_AGE_MS = 270_000;
+/** Tries of the final write, and the pause before the next (times the try). */
+const FINAL_ATTEMPTS = 3;
+const FINAL_RETRY_MS = 300;
 
 const CLOSE_FENCE = "\n```";
 const FENCE = /^\s*(```|~~~)/;
@@ -85,7 +89,8 @@ export function createSlackStream(
     current = undefined;
     if (!message) return;
     try {
-      await call("chat.stopStream", { channel: target.channel, ts: message.ts, ...(extra ? { markdown_text: extra } : {}) });
+      // Safe to repeat: a stop that already landed answers `message_not_in_streaming_state`, handled below.
+      await call("chat.stopStream", { channel: target.channel, ts: message.ts, ...(extra ? { markdown_text: extra } : {}) }, { idempotent: true });
     } catch (error) {
       if (!isExpired(error)) throw error;
     }
@@ -155,6 +160,22 @@ export function createSlackStream(
     shown = text;
   }
 
+  /**
+   * The final text, again after a transient failure (a dropped connection, a 5xx or 429 past the
+   * call's own retries): `shown` says what is already on screen, so a retry appends only the rest
+   * and stops the stream, instead of the turn starting a second message beside a stream left open.
+   */
+  async function deliverFinal(text: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await deliver(text, true);
+      } catch (error) {
+        if (attempt >= FINAL_ATTEMPTS || !isRetryable(error, true)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, FINAL_RETRY_MS * attempt));
+      }
+    }
+  }
+
   function showPartial(text: string): Promise<void> {
     return enqueue(async () => {
       if (closed || !text.trim()) return;
@@ -166,7 +187,7 @@ export function createSlackStream(
     return enqueue(async () => {
       if (closed) return;
       closed = true;
-      if (note === undefined) return text.trim() || shown ? deliver(text, true) : undefined;
+      if (note === undefined) return text.trim() || shown ? deliverFinal(text) : undefined;
       if (!refused && text.startsWith(shown)) await write(text).catch((error) => options.onError?.(error));
       if (refused) {
         await refused.stream.update(text.slice(refused.offset));

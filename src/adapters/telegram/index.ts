@@ -14,6 +14,7 @@ import { parseTelegramUpdate, type TelegramReplyTarget } from "./parse";
 import { openTelegramReply, telegramLimits } from "./reply";
 import { telegramStop } from "./stop-button";
 import { parseUpdateBody, verifyTelegramRequest } from "./verify";
+import { parseJson } from "../schema";
 
 export const TELEGRAM_WEBHOOK_PATH = "/telegram/webhook";
 
@@ -26,8 +27,8 @@ export const telegramAdapter: Adapter = {
   async receive(request: Request, env: Env): Promise<Inbound> {
     if (!env.TELEGRAM_WEBHOOK_SECRET) throw new VerificationError("Telegram is not configured");
     await verifyTelegramRequest(request.headers, env.TELEGRAM_WEBHOOK_SECRET);
-    const update = parseUpdateBody(await request.text());
-    const events = parseTelegramUpdate(update, { bot: telegramBotInfo(env), groupMode: groupMode(env) });
+    // parseTelegramUpdate checks the update's shape itself (400 when it is wrong).
+    const events = parseTelegramUpdate(parseJson(await request.text(), "Telegram update"), { bot: telegramBotInfo(env), groupMode: groupMode(env) });
     return { events, ack: (replies, later) => renderCommandReplies(env, events, replies, later) };
   },
 

@@ -8,8 +8,10 @@
  * - Edits, channel posts, other bots and service messages are ignored (the update is still acked).
  */
 import type { InboundCommand, InboundEvent, InboundMessage, ReplyTarget } from "../types";
+import { parseShape } from "../schema";
 import type { GroupMode, TelegramBotInfo } from "./bot-info";
 import { parseTelegramCallback } from "./callback";
+import { type TelegramEntity, type TelegramMessage, telegramUpdate } from "./schema";
 
 /** Where one Telegram conversation's replies go. */
 export interface TelegramReplyTarget extends ReplyTarget {
@@ -27,32 +29,19 @@ export interface ParseOptions {
   groupMode: GroupMode;
 }
 
-interface Entity {
-  type: string;
-  offset: number;
-  length: number;
-  user?: { id: number };
-}
+type Entity = TelegramEntity;
 
-interface TelegramMessage {
-  message_id: number;
-  date?: number;
-  chat: { id: number; type: string };
-  from?: { id: number; is_bot?: boolean; first_name?: string; last_name?: string; username?: string };
-  sender_chat?: unknown;
-  message_thread_id?: number;
-  is_topic_message?: boolean;
-  text?: string;
-  caption?: string;
-  entities?: Entity[];
-  caption_entities?: Entity[];
-  reply_to_message?: { from?: { id: number } };
-}
-
-export function parseTelegramUpdate(update: { update_id: number; message?: unknown; callback_query?: unknown }, options: ParseOptions): InboundEvent[] {
-  if (update.callback_query !== undefined) return parseTelegramCallback(update.update_id, update.callback_query);
-  const message = update.message as TelegramMessage | undefined;
-  if (!isPersonMessage(message)) return [];
+/**
+ * The events in one update. The update is checked against Telegram's shape first (schema.ts): a
+ * wrong one is a PayloadError (400); a well-formed one the relay doesn't answer gives no events.
+ */
+export function parseTelegramUpdate(value: unknown, options: ParseOptions): InboundEvent[] {
+  const update = parseShape(telegramUpdate, value, "Telegram update");
+  // A Stop button press (callback.ts checks its own shape).
+  const callback = (value as { callback_query?: unknown }).callback_query;
+  if (callback !== undefined) return parseTelegramCallback(update.update_id, callback);
+  const message = update.message;
+  if (!message || !isPersonMessage(message)) return [];
   const text = message.text ?? message.caption ?? "";
   const entities = (message.text !== undefined ? message.entities : message.caption_entities) ?? [];
   if (!text.trim()) return [];
@@ -71,11 +60,9 @@ export function parseTelegramUpdate(update: { update_id: number; message?: unkno
   return [{ ...base, kind: "message", text: clean, sentAt: (message.date ?? 0) * 1000 || Date.now() } satisfies InboundMessage];
 }
 
-function isPersonMessage(message: TelegramMessage | undefined): message is TelegramMessage {
-  if (!message || typeof message !== "object") return false;
-  if (!Number.isSafeInteger(message.message_id) || !message.chat || !Number.isSafeInteger(message.chat.id)) return false;
-  // Anonymous group admins and channels post as `sender_chat`; bots (ourselves included) are ignored.
-  return Boolean(message.from && Number.isSafeInteger(message.from.id) && !message.from.is_bot && !message.sender_chat);
+/** Anonymous group admins and channels post as `sender_chat`; bots (ourselves included) are ignored. */
+function isPersonMessage(message: TelegramMessage): message is TelegramMessage & { from: NonNullable<TelegramMessage["from"]> } {
+  return Boolean(message.from && !message.from.is_bot && !message.sender_chat);
 }
 
 function inboundBase(updateId: number, message: TelegramMessage, direct: boolean) {

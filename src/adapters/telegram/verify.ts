@@ -4,7 +4,9 @@
  * header is the whole check; it is compared in constant time (both sides hashed first, so that
  * neither the content nor the length of the secret leaks through timing).
  */
-import { PayloadError, VerificationError } from "../../errors";
+import { VerificationError } from "../../errors";
+import { parseJson, parseShape } from "../schema";
+import { type TelegramUpdate, telegramUpdate } from "./schema";
 
 export const TELEGRAM_SECRET_HEADER = "x-telegram-bot-api-secret-token";
 
@@ -21,16 +23,7 @@ async function digest(text: string): Promise<ArrayBuffer> {
   return crypto.subtle.digest("SHA-256", encoder.encode(text));
 }
 
-/** The JSON object of one update; anything else is a 400. */
-export function parseUpdateBody(body: string): Record<string, unknown> & { update_id: number } {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    throw new PayloadError("Telegram update is not JSON");
-  }
-  if (!value || typeof value !== "object" || Array.isArray(value)) throw new PayloadError("Telegram update is not an object");
-  const update = value as Record<string, unknown>;
-  if (!Number.isSafeInteger(update.update_id)) throw new PayloadError("Telegram update without an update_id");
-  return update as Record<string, unknown> & { update_id: number };
+/** The JSON of one update, checked against Telegram's shape; anything else is a 400. */
+export function parseUpdateBody(body: string): TelegramUpdate {
+  return parseShape(telegramUpdate, parseJson(body, "Telegram update"), "Telegram update");
 }

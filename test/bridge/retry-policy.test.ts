@@ -1,0 +1,27 @@
+/**
+ * When a turn that asked for a retry gets one. Found by the chaos soak: a gateway that took longer
+ * to come back than six backed-off tries (about two minutes) made the bridge give up on every
+ * waiting message, although the user had been told it was kept until the agent is back.
+ */
+import { describe, expect, it } from "vitest";
+import { MAX_ATTEMPTS, MAX_GATEWAY_WAIT_MS, mayRetry } from "../../src/bridge/conversation-object";
+
+const now = 1_800_000_000_000;
+
+describe("retrying a turn", () => {
+  it("keeps waiting for an unreachable gateway past the usual number of tries", () => {
+    const waiting = { kind: "retry", error: "gateway starting", waitingForGateway: true } as const;
+    expect(mayRetry(waiting, { attempts: MAX_ATTEMPTS + 4, startedAt: now - 5 * 60_000 }, now)).toBe(true);
+  });
+
+  it("gives up on an unreachable gateway once the wait is over", () => {
+    const waiting = { kind: "retry", error: "gateway starting", waitingForGateway: true } as const;
+    expect(mayRetry(waiting, { attempts: MAX_ATTEMPTS + 20, startedAt: now - MAX_GATEWAY_WAIT_MS - 1 }, now)).toBe(false);
+  });
+
+  it("still gives up after the usual number of tries when the turn itself keeps failing", () => {
+    const failing = { kind: "retry", error: "the connection to the agent was lost" } as const;
+    expect(mayRetry(failing, { attempts: MAX_ATTEMPTS - 1, startedAt: now }, now)).toBe(true);
+    expect(mayRetry(failing, { attempts: MAX_ATTEMPTS, startedAt: now }, now)).toBe(false);
+  });
+});

@@ -1,0 +1,60 @@
+// A real OpenClaw gateway of the chaos run's own, which the run may kill: a control server on
+// loopback kills the gateway's whole process group with SIGKILL (as a crash would) and starts it
+// again on the same port with the same HOME, so its sessions survive as they would on a restarted
+// container. Other test files never see this gateway.
+//
+//   const chaos = await startChaosGateway({ token, modelUrl });
+//   chaos.url (ws://…), chaos.controlUrl: POST /kill -> {ok, restarts}; GET /status -> {up, restarts}
+//   await chaos.close();
+
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { freePort, startGateway } from "./gateway-process.mjs";
+
+export async function startChaosGateway({ token, modelUrl }) {
+  const port = await freePort();
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "molt-chaos-gw-"));
+  // Generous: on a busy machine the first start alone can take minutes.
+  let gateway = await startGateway({ token, modelUrl, port, home, keepHome: true, timeoutMs: 300_000 });
+  let up = true;
+  let restarts = 0;
+  let restarting = Promise.resolve();
+
+  async function killAndRestart() {
+    up = false;
+    gateway.kill("SIGKILL");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    gateway = await startGateway({ token, modelUrl, port, home, keepHome: true, timeoutMs: 180_000 });
+    restarts += 1;
+    up = true;
+  }
+
+  const control = http.createServer((req, res) => {
+    const reply = (status, body) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method === "POST" && req.url === "/kill") {
+      if (!up) return reply(409, { ok: false, error: "already restarting" });
+      restarting = killAndRestart().catch((error) => console.error("chaos gateway restart failed:", error.message));
+      return reply(200, { ok: true, restarts });
+    }
+    if (req.method === "GET" && req.url === "/status") return reply(200, { up, restarts });
+    reply(404, { ok: false });
+  });
+  await new Promise((resolve) => control.listen(0, "127.0.0.1", resolve));
+
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    controlUrl: `http://127.0.0.1:${control.address().port}`,
+    async close() {
+      control.closeAllConnections?.();
+      await new Promise((resolve) => control.close(() => resolve()));
+      await restarting;
+      await gateway.stop();
+      fs.rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
