@@ -15,8 +15,8 @@ import { eventually, slackCalls, slackMessages, uniqueChannel } from "../support
  * Which commands are for admins only, written out: a promise to users, not something to read back
  * from the registry (flipping `admin` on a command must fail this file).
  */
-const ADMIN_ONLY = ["status", "restart", "pair", "allow", "deny", "model", "new", "logs", "backup", "audit"] as const;
-const FOR_EVERYONE = ["help"] as const;
+const ADMIN_ONLY = ["status", "restart", "pair", "allow", "deny", "model", "new", "logs", "backup", "audit", "screenshot"] as const;
+const FOR_EVERYONE = ["help", "stop"] as const;
 
 /** Audit entries of one actor, by command name and outcome. */
 async function auditOf(actor: string): Promise<{ action: string; outcome: string }[]> {
@@ -50,6 +50,7 @@ describe("/molt on Slack", () => {
       logs: "5",
       backup: "",
       audit: "5",
+      screenshot: "https://example.com",
     };
     for (const name of ADMIN_ONLY) {
       const answer = await slash(`${name} ${args[name]}`.trim(), { user: sneaky });

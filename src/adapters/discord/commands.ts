@@ -82,6 +82,15 @@ export const MOLT_SUBCOMMANDS: readonly SubCommandSpec[] = [
     description: "The last admin actions (admins)",
     options: [{ name: "n", description: "How many entries", type: INTEGER, min_value: 1, max_value: 200 }],
   },
+  { name: "stop", description: "Stop the agent's current answer in this conversation" },
+  {
+    name: "screenshot",
+    description: "A screenshot of a page, rendered at the edge (admins)",
+    options: [
+      { name: "url", description: "An http(s) URL", type: STRING, required: true },
+      { name: "mode", description: "`full` for the whole page", type: STRING, choices: choices("full") },
+    ],
+  },
 ];
 
 /** Contexts: 0 guild, 1 the bot's DMs, 2 private channels; installed to guilds (0). */
