@@ -59,10 +59,18 @@ else {
 // The gateway.
 const gatewayToken = secret();
 say(`starting the OpenClaw gateway on 127.0.0.1:${GATEWAY_PORT} (takes ~20-30 s)…`);
+// Keys stay in the Worker here too: the gateway reaches its model through the Worker's
+// /_dev/llm/ route (the same handler as llm.internal in the container) and holds no key.
+const providers = [process.env.ANTHROPIC_API_KEY && "anthropic", process.env.OPENAI_API_KEY && "openai", modelUrl && "molt"].filter(Boolean);
 const gateway = await startGateway({
   port: GATEWAY_PORT,
   token: gatewayToken,
-  modelUrl,
+  env: {
+    MODEL_PROVIDERS: providers.join(","),
+    LLM_BASE_URL: `http://127.0.0.1:${WORKER_PORT}/_dev/llm`,
+    ANTHROPIC_API_KEY: "",
+    OPENAI_API_KEY: "",
+  },
   home: path.join(DEV, "openclaw-home"),
   timeoutMs: 180_000,
 }).catch((error) => {
@@ -92,6 +100,12 @@ const vars = {
   ...(slack ? { SLACK_API_URL: slack.url } : {}),
   PUBLIC_URL: workerUrl,
   ...(process.env.ADMINS ? { ADMINS: process.env.ADMINS } : {}),
+  DEV_LLM_ROUTE: "1",
+  ...(process.env.ANTHROPIC_API_KEY ? { ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY } : {}),
+  ...(process.env.OPENAI_API_KEY ? { OPENAI_API_KEY: process.env.OPENAI_API_KEY } : {}),
+  ...(process.env.AI_GATEWAY_BASE_URL ? { AI_GATEWAY_BASE_URL: process.env.AI_GATEWAY_BASE_URL } : {}),
+  ...(modelUrl ? { OPENAI_COMPATIBLE_BASE_URL: modelUrl } : {}),
+  ...(process.env.MODEL ? { MODEL: process.env.MODEL } : {}),
 };
 const envFile = path.join(DEV, "dev.vars");
 fs.writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });

@@ -22,7 +22,7 @@ import { startContainerHost } from "./support/container-host.mjs";
 import { startGateway } from "./support/gateway-process.mjs";
 // @ts-expect-error plain ESM module without types
 import { startModelServer } from "./support/model-server.mjs";
-import { testSecrets } from "./secrets";
+import { TEST_MODEL_KEY, testSecrets } from "./secrets";
 
 /**
  * Vitest runs this once per project (and once for the root): each project gets only the heavy
@@ -32,12 +32,13 @@ export default async function setup(project: TestProject) {
   const [slack, telegram, model, access] = await Promise.all([
     startSlackEmulator({ port: 0 }),
     startTelegramEmulator({ port: 0 }),
-    startModelServer({ port: 0 }),
+    // In the sandbox project the model wants a key that only the Worker holds (keys at the edge).
+    startModelServer({ port: 0, apiKey: project.name === "sandbox" ? TEST_MODEL_KEY : undefined }),
     startAccessJwks({ port: 0 }),
   ]);
   const [gateway, host] = await Promise.all([
     project.name === "relay" ? startGateway({ token: testSecrets.GATEWAY_TOKEN, modelUrl: model.url }) : undefined,
-    project.name === "sandbox" ? startContainerHost({ env: { MOLT_MODEL_BASE_URL: model.url } }) : undefined,
+    project.name === "sandbox" ? startContainerHost() : undefined,
   ]);
   project.provide("slackApiUrl", slack.url);
   project.provide("telegramApiUrl", telegram.url);

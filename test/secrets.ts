@@ -6,3 +6,9 @@ export const testSecrets = {
   TELEGRAM_BOT_TOKEN: "7000000001:AAtest-telegram-bot-token",
   TELEGRAM_WEBHOOK_SECRET: "test-telegram-webhook-secret",
 };
+
+/**
+ * The stand-in model's key in the `sandbox` project: only the Worker holds it (a binding), and the
+ * model refuses calls without it. Tests scan the container for it.
+ */
+export const TEST_MODEL_KEY = "sk-test-only-the-worker-knows-4f1c9a";
