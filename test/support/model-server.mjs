@@ -259,9 +259,11 @@ export async function startModelServer({ port = 0, host = "127.0.0.1", apiKey } 
         send({}, "tool_calls");
       } else {
         let first = true;
+        // This answer's own gate: a release opens it for good (a later one waits for the next).
+        const held = p.hold ? state.held() : undefined;
         for (const piece of split(p.text, p.chunks)) {
           if (closed) return; // client aborted
-          if (p.hold && !first) await state.held();
+          if (held && !first) await held;
           first = false;
           await sleep(p.delayMs);
           if (closed) return;
