@@ -8,7 +8,7 @@
  */
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { testSecrets } from "./test/secrets.ts";
+import { TEST_MODEL_KEY, testSecrets } from "./test/secrets.ts";
 
 const compatibilityDate = "2026-08-15";
 
@@ -79,7 +79,11 @@ export default defineConfig({
                 PUBLIC_URL: "https://relay.test",
                 SANDBOX_SLEEP_AFTER: "3m",
                 TEST_CONTAINER_HOST_URL: inject("containerHostUrl"),
-
+                // The agent's model, reached through the Worker's llm.internal handler with a key
+                // that only the Worker holds.
+                OPENAI_COMPATIBLE_BASE_URL: inject("modelUrl"),
+                OPENAI_COMPATIBLE_API_KEY: TEST_MODEL_KEY,
+                TEST_MODEL_URL: inject("modelUrl"),
                 ...policyBindings,
               },
             },

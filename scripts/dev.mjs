@@ -69,17 +69,26 @@ else {
 // The gateway.
 const gatewayToken = secret();
 say(`starting the OpenClaw gateway on 127.0.0.1:${GATEWAY_PORT} (takes ~20-30 s)…`);
+// Keys stay in the Worker here too: the gateway reaches its model through the Worker's
+// /_dev/llm/ route (the same handler as llm.internal in the container) and holds no key.
+const providers = [process.env.ANTHROPIC_API_KEY && "anthropic", process.env.OPENAI_API_KEY && "openai", modelUrl && "molt"].filter(Boolean);
 const gateway = await startGateway({
   port: GATEWAY_PORT,
   token: gatewayToken,
-  modelUrl,
+  env: {
+    MODEL_PROVIDERS: providers.join(","),
+    LLM_BASE_URL: `http://127.0.0.1:${WORKER_PORT}/_dev/llm`,
+    ANTHROPIC_API_KEY: "",
+    OPENAI_API_KEY: "",
+    // The agent's browser: the Worker's pass-through to Browser Rendering, on loopback.
+    // 0.0.0.0, not 127.0.0.1: OpenClaw takes a loopback CDP URL for a browser it launches itself.
+    // The browser is on this machine, so it may open private addresses (as a browser OpenClaw
+    // launched itself would); OpenClaw's guard honours no IP literal in allowedHostnames.
+    BROWSER_CDP_URL: `http://0.0.0.0:${WORKER_PORT}/__dev/browser`,
+    BROWSER_ALLOW_PRIVATE_NETWORK: "1",
+  },
   home: path.join(DEV, "openclaw-home"),
   timeoutMs: 180_000,
-  // The agent's browser: the Worker's pass-through to Browser Rendering, on loopback.
-  // 0.0.0.0, not 127.0.0.1: OpenClaw takes a loopback CDP URL for a browser it launches itself.
-  // The browser is on this machine, so it may open private addresses (as a browser OpenClaw
-  // launched itself would); OpenClaw's guard honours no IP literal in allowedHostnames.
-  env: { BROWSER_CDP_URL: `http://0.0.0.0:${WORKER_PORT}/__dev/browser`, BROWSER_ALLOW_PRIVATE_NETWORK: "1" },
 }).catch((error) => {
   console.error(error.message);
   process.exit(1);
@@ -114,6 +123,12 @@ const vars = {
   ACCESS_TEAM_DOMAIN: access.url,
   ACCESS_AUD,
   DEV_BROWSER_ROUTE: "on",
+  DEV_LLM_ROUTE: "1",
+  ...(process.env.ANTHROPIC_API_KEY ? { ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY } : {}),
+  ...(process.env.OPENAI_API_KEY ? { OPENAI_API_KEY: process.env.OPENAI_API_KEY } : {}),
+  ...(process.env.AI_GATEWAY_BASE_URL ? { AI_GATEWAY_BASE_URL: process.env.AI_GATEWAY_BASE_URL } : {}),
+  ...(modelUrl ? { OPENAI_COMPATIBLE_BASE_URL: modelUrl } : {}),
+  ...(process.env.MODEL ? { MODEL: process.env.MODEL } : {}),
 };
 const envFile = path.join(DEV, "dev.vars");
 fs.writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });

@@ -34,7 +34,7 @@ import { startContainerHost } from "./support/container-host.mjs";
 import { freePort, startGateway } from "./support/gateway-process.mjs";
 // @ts-expect-error plain ESM module without types
 import { startModelServer } from "./support/model-server.mjs";
-import { testSecrets } from "./secrets";
+import { TEST_MODEL_KEY, testSecrets } from "./secrets";
 // @ts-expect-error plain ESM module without types
 import { startChaosGateway } from "./support/chaos-gateway.mjs";
 
@@ -55,7 +55,8 @@ export default async function setup(project: TestProject) {
   const [slack, telegram, model, access, discord, testPage] = await Promise.all([
     startSlackEmulator({ port: 0 }),
     startTelegramEmulator({ port: 0 }),
-    startModelServer({ port: 0 }),
+    // In the sandbox project the model wants a key that only the Worker holds (keys at the edge).
+    startModelServer({ port: 0, apiKey: project.name === "sandbox" ? TEST_MODEL_KEY : undefined }),
     startAccessJwks({ port: 0 }),
     startDiscordEmulator({ port: 0 }),
     startTestPage({ port: 0 }),
@@ -76,7 +77,7 @@ export default async function setup(project: TestProject) {
           },
         })
       : undefined,
-    project.name === "sandbox" ? startContainerHost({ env: { MOLT_MODEL_BASE_URL: model.url } }) : undefined,
+    project.name === "sandbox" ? startContainerHost() : undefined,
   ]);
   project.provide("slackApiUrl", slack.url);
   project.provide("telegramApiUrl", telegram.url);

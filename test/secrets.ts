@@ -10,3 +10,9 @@ export const testSecrets = {
   DISCORD_PUBLIC_KEY: "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
   DISCORD_BOT_TOKEN: "MTAwMDAwMDAwMDAwMDAwMDAx.test.discord-bot-token",
 };
+
+/**
+ * The stand-in model's key in the `sandbox` project: only the Worker holds it (a binding), and the
+ * model refuses calls without it. Tests scan the container for it.
+ */
+export const TEST_MODEL_KEY = "sk-test-only-the-worker-knows-4f1c9a";

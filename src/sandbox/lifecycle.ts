@@ -20,7 +20,9 @@ export function gatewayEnvironment(env: Env): Record<string, string> {
     GATEWAY_TOKEN: env.GATEWAY_TOKEN,
     GATEWAY_PORT: String(GATEWAY_PORT),
     GATEWAY_BIND: "lan",
-    MODEL_PROVIDERS: offeredProviders(env),
+    // With no key at all, Anthropic is still offered: its calls reach the Worker, which answers
+    // with an error naming the missing secret (instead of the agent failing somewhere unclear).
+    MODEL_PROVIDERS: offeredProviders(env) || "anthropic",
     LLM_BASE_URL: `http://${LLM_HOST}`,
     OPENAI_COMPATIBLE_MODEL: env.OPENAI_COMPATIBLE_BASE_URL ? env.OPENAI_COMPATIBLE_MODEL || "stand-in" : undefined,
     MODEL: env.MODEL,

@@ -22,8 +22,9 @@ export const llmEgress: EgressHandler = async (request, env) => {
   const provider = llmProviders(env).find((candidate) => candidate.id === providerId);
   if (!provider) {
     const known = llmProviders(env).map((candidate) => candidate.id);
+    // No key at all: 401, which OpenClaw treats as an auth failure to report, not to retry.
     return refuse(
-      known.length ? 403 : 503,
+      known.length ? 403 : 401,
       known.length
         ? `molt-relay refused ${call}: no model provider "${providerId}" is configured (configured: ${known.join(", ")})`
         : `molt-relay has no model provider key: set ANTHROPIC_API_KEY or OPENAI_API_KEY with \`wrangler secret put\``,

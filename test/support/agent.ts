@@ -5,7 +5,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { gatewaySupervisor } from "../../src/sandbox/supervisor";
 import { openSandbox, SANDBOX_ID } from "../../src/sandbox/transport";
-import { containerStats } from "./container";
+import { containerLogs, containerStats } from "./container";
 import { eventually } from "./slack-relay";
 
 export const GATEWAY_ID = "openclaw-gateway";
@@ -30,7 +30,7 @@ export async function stoppedAgent() {
 /** The agent's gateway up (started if it was not), whatever ran before. */
 export async function readyAgent() {
   const status = await gatewaySupervisor(env).ensureReady();
-  if (status.phase !== "ready") throw new Error(`the gateway did not come up: ${status.lastError}`);
+  if (status.phase !== "ready") throw new Error(`the gateway did not come up: ${status.lastError}\n${(await containerLogs(SANDBOX_ID)).slice(-3000)}`);
   return containerStats(SANDBOX_ID);
 }
 

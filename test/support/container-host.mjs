@@ -66,6 +66,7 @@ export async function startContainerHost({ env: extraEnv = {} } = {}) {
       children: new Set(),
       execs: [],
       environments: [],
+      portMap: new Map(),
       calls: [],
       unmatched: [],
       forwardedSeen: [],
@@ -274,7 +275,7 @@ function notListening(res, c, port) {
 function forwardHeaders(c, req, port) {
   const seen = FORWARDED.filter((name) => req.headers[name] !== undefined);
   if (seen.length) c.forwardedSeen.push(...seen);
-  const headers = { ...req.headers, host: `${c.ip}:${port}` };
+  const headers = { ...req.headers, host: `${c.ip}:${c.portMap.get(port) ?? port}` };
   for (const name of FORWARDED) delete headers[name];
   // See the header comment: the relay must look like a remote peer to the gateway.
   if (port !== CONTROL_PLANE_PORT) headers["x-forwarded-for"] = REMOTE_PEER;
@@ -283,7 +284,7 @@ function forwardHeaders(c, req, port) {
 
 function forwardHttp(c, port, req, res, target) {
   if (!c.running) return notListening(res, c, port);
-  const upstream = http.request({ host: c.ip, port, method: req.method, path: target, headers: forwardHeaders(c, req, port) }, (answer) => {
+  const upstream = http.request({ host: c.ip, port: c.portMap.get(port) ?? port, method: req.method, path: target, headers: forwardHeaders(c, req, port) }, (answer) => {
     res.writeHead(answer.statusCode ?? 502, answer.headers);
     answer.pipe(res);
   });
@@ -296,7 +297,7 @@ function forwardHttp(c, port, req, res, target) {
 
 function forwardUpgrade(c, port, req, socket, head, target) {
   if (!c.running) return socket.end("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n");
-  const upstream = net.connect(port, c.ip, () => {
+  const upstream = net.connect(c.portMap.get(port) ?? port, c.ip, () => {
     const lines = [`${req.method} ${target} HTTP/1.1`];
     for (const [name, value] of Object.entries(forwardHeaders(c, req, port))) lines.push(`${name}: ${value}`);
     upstream.write(`${lines.join("\r\n")}\r\n\r\n`);

@@ -15,6 +15,7 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
+import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -109,8 +110,31 @@ function translate(command) {
   return command.split(IMAGE_DIR).join(`${path.join(ROOT, "container")}/`);
 }
 
-function spawnCommand(container, body) {
-  const env = commandEnv(container, body);
+/**
+ * The gateway's port. OpenClaw also listens on 127.0.0.1 at its port whatever its bind, and every
+ * emulated container shares this machine's loopback: so the container's GATEWAY_PORT is given a
+ * free port of this machine instead, and the runtime's port routing maps the container port to it.
+ */
+async function translatePorts(container, env) {
+  if (!env.GATEWAY_PORT) return env;
+  const port = Number(env.GATEWAY_PORT);
+  if (!container.portMap.has(port)) container.portMap.set(port, await freePort());
+  return { ...env, GATEWAY_PORT: String(container.portMap.get(port)) };
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+async function spawnCommand(container, body) {
+  const env = await translatePorts(container, commandEnv(container, body));
   container.environments.push(env);
   return spawn("bash", ["-c", translate(body.command)], {
     env,
@@ -121,9 +145,9 @@ function spawnCommand(container, body) {
   });
 }
 
-function execute(container, body, res) {
+async function execute(container, body, res) {
   container.execs.push(body.command);
-  const child = spawnCommand(container, body);
+  const child = await spawnCommand(container, body);
   container.children.add(child);
   let stdout = "";
   let stderr = "";
@@ -138,12 +162,12 @@ function execute(container, body, res) {
   });
 }
 
-function startProcess(container, body, res) {
+async function startProcess(container, body, res) {
   if (!body.command?.trim()) return sendError(res, 400, "INVALID_COMMAND", "Invalid command: empty command provided");
   const id = body.processId || `proc_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
   // The real store overwrites a record with the same id; count every attempt.
   container.startAttempts.set(id, (container.startAttempts.get(id) ?? 0) + 1);
-  const child = spawnCommand(container, body);
+  const child = await spawnCommand(container, body);
   const record = { id, pid: child.pid, command: body.command, status: "running", startTime: new Date(), exitCode: undefined, stdout: "", stderr: "", child, env: body.env ?? {} };
   container.children.add(child);
   child.stdout.on("data", (d) => (record.stdout += d));

@@ -16,6 +16,13 @@
 //   - "browse <url>"          -> uses OpenClaw's `browser` tool as an agent would: `open` the URL,
 //                                then `screenshot`, then replies with the screenshot as a
 //                                standalone `MEDIA:<path>` line (the path from the tool's result)
+//   - contains "ratelimit"    -> HTTP 429 with `retry-after` (rate-limit path)
+//   - contains "hold"         -> streams "Held: <words>" in 3 chunks, and holds the rest after the
+//                                first until POST /_test/release (so a test can see the first
+//                                token arrive while the model has not finished)
+//
+// With `apiKey`, every model request must carry `Authorization: Bearer <apiKey>` (else 401), as a
+// real provider would: a key only the Worker knows, added on the way out.
 //
 // API:  const m = await startModelServer({ port: 0 });  m.url (no /v1), m.requests, m.close()
 // HTTP: GET /_test/requests -> {requests: [{at, words}]} (read-only; for tests in workerd)
@@ -185,6 +192,8 @@ function plan(body, state) {
     return { text: `Tool done (${toolResult.length} chars of result). Echo: ${words}`, chunks: 3, delayMs: 20 };
   }
   if (/\bfail\b/.test(lw)) return { status: 500 };
+  if (/\bratelimit\b/.test(lw)) return { status: 429 };
+  if (/\bhold\b/.test(lw)) return { text: `Held: ${words}`, chunks: 3, delayMs: 20, hold: true };
   if (/\btool\b/.test(lw) && Array.isArray(body.tools) && body.tools.length) {
     const name = pickTool(body.tools);
     return { toolCall: { id: `call_${++state.toolCalls}`, name, args: toolArgs(name, state.dir) } };
@@ -212,11 +221,14 @@ function readJson(req) {
 
 const usage = (text) => ({ prompt_tokens: 100, completion_tokens: Math.ceil((text?.length ?? 8) / 4), total_tokens: 100 + Math.ceil((text?.length ?? 8) / 4) });
 
-export async function startModelServer({ port = 0, host = "127.0.0.1" } = {}) {
+export async function startModelServer({ port = 0, host = "127.0.0.1", apiKey } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "molt-model-"));
   const requests = [];
+  let releaseHeld;
+  let heldUntil = new Promise((resolve) => (releaseHeld = resolve));
   const state = {
     dir, toolCalls: 0, pngs: 0,
+    held: () => heldUntil,
     pngPath() {
       const p = path.join(dir, `picture-${++this.pngs}.png`);
       fs.writeFileSync(p, makePng());
@@ -233,6 +245,17 @@ export async function startModelServer({ port = 0, host = "127.0.0.1" } = {}) {
         res.writeHead(200, { "content-type": "application/json" });
         return res.end(JSON.stringify({ requests: requests.map(({ at, words, cutOff, finished }) => ({ at, words, cutOff: cutOff === true, finished: finished === true })) }));
       }
+      if (req.method === "POST" && url.pathname === "/_test/release") {
+        releaseHeld();
+        heldUntil = new Promise((resolve) => (releaseHeld = resolve));
+        res.writeHead(200, { "content-type": "application/json" });
+        return res.end("{}");
+      }
+      if (apiKey && req.headers.authorization !== `Bearer ${apiKey}`) {
+        requests.push({ at: Date.now(), path: url.pathname, words: "", unauthorized: true });
+        res.writeHead(401, { "content-type": "application/json" });
+        return res.end(JSON.stringify({ error: { message: "invalid or missing API key", type: "authentication_error" } }));
+      }
       if (req.method === "GET" && /\/models$/.test(url.pathname)) {
         res.writeHead(200, { "content-type": "application/json" });
         return res.end(JSON.stringify({ object: "list", data: [{ id: MODEL_ID, object: "model", owned_by: "molt-relay" }] }));
@@ -248,7 +271,7 @@ export async function startModelServer({ port = 0, host = "127.0.0.1" } = {}) {
         toolCount: body.tools?.length ?? 0, reply: p.text ?? (p.toolCall ? `tool:${p.toolCall.name}` : `status:${p.status}`), body });
 
       if (p.status) {
-        res.writeHead(p.status, { "content-type": "application/json" });
+        res.writeHead(p.status, { "content-type": "application/json", ...(p.status === 429 ? { "retry-after": "1" } : {}) });
         return res.end(JSON.stringify({ error: { message: "stand-in model failure (requested)", type: "server_error" } }));
       }
       const id = `chatcmpl-${requests.length}`;
@@ -279,8 +302,13 @@ export async function startModelServer({ port = 0, host = "127.0.0.1" } = {}) {
         send({ tool_calls: [{ index: 0, function: { arguments: JSON.stringify(p.toolCall.args) } }] });
         send({}, "tool_calls");
       } else {
+        let first = true;
+        // This answer's own gate: a release opens it for good (a later one waits for the next).
+        const held = p.hold ? state.held() : undefined;
         for (const piece of split(p.text, p.chunks)) {
           if (closed) return; // client aborted
+          if (held && !first) await held;
+          first = false;
           await sleep(p.delayMs);
           if (closed) return;
           send({ content: piece });
