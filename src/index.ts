@@ -12,7 +12,7 @@ import { answerChatCommand } from "./commands/chat";
 import type { Env } from "./env";
 import { HttpError, PayloadError } from "./errors";
 import { adminRoutes } from "./http/admin";
-import { serveMediaLink } from "./http/media-links";
+import { serveMediaLink } from "./bridge/media-links";
 import { serveDevBrowser } from "./sandbox/browser-dev-route";
 import { gatewaySupervisor } from "./sandbox/supervisor";
 import { DEV_LLM_PREFIX, devLlmRoute } from "./sandbox/llm-dev-route";

@@ -7,7 +7,7 @@ import type { MediaItem } from "../adapters/types";
 import type { GatewayClient } from "../gateway/client";
 import { downloadArtifact, listArtifacts, type Artifact } from "../gateway/methods";
 import type { GatewayTransport } from "../gateway/transport";
-import { signedMediaLink } from "../http/media-links";
+import { signedMediaLink } from "./media-links";
 
 export interface MediaContext {
   client: GatewayClient;

@@ -8,7 +8,7 @@
  * given and again on every request the page makes, redirects included.
  */
 import type { Browser } from "@cloudflare/puppeteer";
-import { signedMediaLink } from "../http/media-links";
+import { signedMediaLink } from "../bridge/media-links";
 import { checkBrowsableUrl, isOwnNetworkHost } from "../policy/url-guard";
 import { type Command, UsageError } from "./registry";
 

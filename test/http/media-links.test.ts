@@ -6,7 +6,7 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { serveMediaLink, signedMediaLink } from "../../src/http/media-links";
+import { serveMediaLink, signedMediaLink } from "../../src/bridge/media-links";
 
 const DAY_MS = 24 * 3600 * 1000;
 
