@@ -18,7 +18,11 @@ import { postUpdate, privateText, telegramChat, uniqueChatId } from "../support/
 import { TELEGRAM_SECRET_HEADER } from "../../src/adapters/telegram/verify";
 import { type FuzzCase, fuzzCase, MISSIGNED_CHAT_BASE } from "./generate";
 
-const FUZZ_CASES = 2_000;
+/**
+ * Cases in `npm test`. Fewer than intended: in one long run the time per request grows with the
+ * number of requests already made (250 cases in 3 s, 1,000 in 128 s), which is not understood yet.
+ */
+const FUZZ_CASES = 500;
 const DEFAULT_SEED = 20_261_129;
 /** Requests in flight at once. */
 const PARALLEL = 24;
@@ -55,7 +59,8 @@ async function request(c: FuzzCase): Promise<Request> {
 }
 
 interface Outcome {
-  c: FuzzCase;
+  /** The case without its body: bodies run to megabytes, and thousands of them would fill the isolate. */
+  c: Omit<FuzzCase, "body">;
   status: number;
   error?: string;
 }
@@ -71,7 +76,8 @@ async function run(c: FuzzCase): Promise<Outcome> {
       error = `(not JSON: ${text.slice(0, 40)})`;
     }
   }
-  return { c, status: response.status, error };
+  const { body: _body, ...rest } = c;
+  return { c: rest, status: response.status, error };
 }
 
 function violation({ c, status, error }: Outcome): string | undefined {
