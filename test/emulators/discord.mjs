@@ -65,6 +65,7 @@ export async function startDiscordEmulator({ port = 0, host = "127.0.0.1", enfor
     if (url.pathname !== "/gateway" && url.pathname !== "/gateway-resume") return socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => gatewayConnection(state, ws, url));
   });
+  server.keepAliveTimeout = 65_000; // longer than workerd keeps an idle connection, so a reused socket is never closed under it
   await new Promise((resolve) => server.listen(port, host, resolve));
   state.origin = `http://${host}:${server.address().port}`;
   return {

@@ -55,6 +55,7 @@ export async function startAccessJwks({ port = 0, host = "127.0.0.1" } = {}) {
       json(500, { error: String(error) });
     }
   });
+  server.keepAliveTimeout = 65_000; // longer than workerd keeps an idle connection, so a reused socket is never closed under it
   await new Promise((resolve) => server.listen(port, host, resolve));
   const origin = `http://${host}:${server.address().port}`;
   return { url: origin, close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }) };

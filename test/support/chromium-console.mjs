@@ -53,6 +53,7 @@ export async function startChromiumLauncher({ host = "127.0.0.1" } = {}) {
       json(500, { error: String(error) });
     }
   });
+  server.keepAliveTimeout = 65_000; // longer than workerd keeps an idle connection, so a reused socket is never closed under it
   await new Promise((resolve) => server.listen(0, host, resolve));
   return {
     url: `http://${host}:${server.address().port}`,

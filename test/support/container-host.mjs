@@ -187,6 +187,7 @@ export async function startContainerHost({ env: extraEnv = {} } = {}) {
     });
   });
 
+  server.keepAliveTimeout = 65_000; // longer than workerd keeps an idle connection, so a reused socket is never closed under it
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${server.address().port}`;
 

@@ -30,6 +30,7 @@ export async function startControlPlane(container) {
   const server = http.createServer((req, res) => handle(container, req, res).catch((error) => sendError(res, 500, "INTERNAL_ERROR", error.message)));
   await new Promise((resolve, reject) => {
     server.once("error", reject);
+    server.keepAliveTimeout = 65_000; // longer than workerd keeps an idle connection, so a reused socket is never closed under it
     server.listen(CONTROL_PLANE_PORT, container.ip, resolve);
   });
   return server;

@@ -201,6 +201,7 @@ export async function startEgressProxy(c) {
     socket.on("error", () => upstream.destroy());
   });
 
+  server.keepAliveTimeout = 65_000; // longer than workerd keeps an idle connection, so a reused socket is never closed under it
   await new Promise((resolve) => server.listen(0, c.ip, resolve));
   server.on("close", () => tunnels.close());
   return server;

@@ -324,6 +324,7 @@ export async function startModelServer({ port = 0, host = "127.0.0.1", apiKey } 
     }
   });
   server.on("connection", (s) => { sockets.add(s); s.on("close", () => sockets.delete(s)); });
+  server.keepAliveTimeout = 65_000; // longer than workerd keeps an idle connection, so a reused socket is never closed under it
   await new Promise((resolve, reject) => { server.once("error", reject); server.listen(port, host, resolve); });
   const actual = server.address().port;
   return {

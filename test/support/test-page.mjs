@@ -31,6 +31,7 @@ export async function startTestPage({ port = 0 } = {}) {
       res.end();
     }
   });
+  server.keepAliveTimeout = 65_000; // longer than workerd keeps an idle connection, so a reused socket is never closed under it
   await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
   const { port: bound } = server.address();
   return {
