@@ -8,6 +8,7 @@ import type { IntakeObject } from "./bridge/intake-object";
 import type { CommandRunner } from "./commands/runner";
 import type { PolicyObject } from "./policy/policy-object";
 import type { GatewaySupervisor } from "./sandbox/supervisor";
+import type { StateKeeper } from "./sandbox/state-keeper";
 
 export interface Env {
   /** Where messages wait between the platform's acknowledgement and their bridge (a few shards). */
@@ -26,6 +27,9 @@ export interface Env {
   MEDIA: R2Bucket;
   /** Browser Rendering, for the agent's browser. */
   BROWSER?: Fetcher;
+  /** The agent's state: snapshots (write-new-only) and their pointer's keeper. Unset: nothing is kept. */
+  STATE?: R2Bucket;
+  STATE_KEEPER: DurableObjectNamespace<StateKeeper>;
 
   /** Shared secret of the OpenClaw gateway (required). */
   GATEWAY_TOKEN: string;

@@ -55,4 +55,5 @@ export { IntakeObject } from "./bridge/intake-object";
 export { CommandRunner } from "./commands/runner";
 export { GatewaySupervisor } from "./sandbox/supervisor";
 export { PolicyObject } from "./policy/policy-object";
+export { StateKeeper } from "./sandbox/state-keeper";
 export { Sandbox } from "@cloudflare/sandbox";

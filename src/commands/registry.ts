@@ -12,6 +12,7 @@ import { redactSecrets } from "../policy/redact";
 import { allowCommand } from "./allow";
 import { auditCommand } from "./audit";
 import { backupCommand } from "./backup";
+import { backupsCommand } from "./backups";
 import { denyCommand } from "./deny";
 import { helpCommand } from "./help";
 import { logsCommand } from "./logs";
@@ -19,6 +20,7 @@ import { modelCommand } from "./model";
 import { newCommand } from "./new";
 import { pairCommand } from "./pair";
 import { restartCommand } from "./restart";
+import { restoreCommand } from "./restore";
 import { statusCommand } from "./status";
 
 /** A reply, plus structured data for the HTTP surface (chat shows only the text). */
@@ -67,6 +69,8 @@ export const commands: readonly Command[] = [
   logsCommand,
   backupCommand,
   auditCommand,
+  backupsCommand,
+  restoreCommand,
 ];
 
 export interface Invocation {

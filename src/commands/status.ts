@@ -1,4 +1,5 @@
 import { gatewaySupervisor } from "../sandbox/supervisor";
+import { stateLine } from "./state-status";
 import type { Command } from "./registry";
 import { turnStats } from "./turn-stats";
 
@@ -9,7 +10,7 @@ export const statusCommand: Command = {
   help: "The agent's state: gateway phase, OpenClaw version, uptime, queued turns, turn latency, last error.",
   admin: true,
   async run({ env }) {
-    const [status, turns] = await Promise.all([gatewaySupervisor(env).status(), turnStats(env)]);
+    const [status, turns, state] = await Promise.all([gatewaySupervisor(env).status(), turnStats(env), stateLine(env)]);
     const uptimeMs = status.phase === "ready" && status.readyAt ? Date.now() - status.readyAt : undefined;
     const latency =
       turns.p50Ms === undefined ? "no finished turns today" : `p50 ${formatMs(turns.p50Ms)}, p95 ${formatMs(turns.p95Ms!)} (${turns.samples} turns)`;
@@ -21,12 +22,13 @@ export const statusCommand: Command = {
       `*Queued turns:* ${turns.queued}`,
       `*Turn latency:* ${latency}`,
       status.lastError ? `*Last error:* ${status.lastError}` : undefined,
+      ...state.lines,
     ];
     return {
       ok: true,
       title: "Status",
       text: lines.filter(Boolean).join("\n"),
-      data: { gateway: { ...status, uptimeMs }, turns },
+      data: { gateway: { ...status, uptimeMs }, turns, state: state.data },
     };
   },
 };

@@ -1,0 +1,99 @@
+/**
+ * Snapshots in R2 (the `STATE` bucket): objects named by their SHA-256, written once and never
+ * replaced, and one manifest per generation, written once by the Worker after the objects it names
+ * are verified. Also the shape of what the container's `agent-state.mjs` prints.
+ */
+import * as v from "valibot";
+import type { SnapshotFile } from "./state-policy";
+
+export const objectKey = (sha256: string) => `objects/${sha256}`;
+export const manifestKey = (generation: number) => `snapshots/${generation}.json`;
+export const SHA256 = /^[0-9a-f]{64}$/;
+
+const FileSchema = v.object({
+  path: v.pipe(v.string(), v.minLength(1), v.maxLength(1024), v.check((path) => !path.split("/").includes(".."), "no `..` in paths")),
+  size: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  sha256: v.pipe(v.string(), v.regex(SHA256)),
+  sqlite: v.optional(v.boolean()),
+});
+
+/** `agent-state.mjs snapshot` prints this. */
+export const ListingSchema = v.object({
+  openclawVersion: v.string(),
+  files: v.array(FileSchema),
+  uploaded: v.number(),
+  uploadedBytes: v.number(),
+});
+export type Listing = v.InferOutput<typeof ListingSchema>;
+
+/** `agent-state.mjs restore` prints this. */
+export const RestoreResultSchema = v.object({
+  restored: v.boolean(),
+  reason: v.optional(v.string()),
+  generation: v.optional(v.nullable(v.number())),
+  files: v.optional(v.number()),
+  bytes: v.optional(v.number()),
+  ms: v.optional(v.number()),
+});
+export type RestoreResult = v.InferOutput<typeof RestoreResultSchema>;
+
+export interface Manifest {
+  generation: number;
+  createdAt: string;
+  openclawVersion: string;
+  /** What asked for it: `turns`, `sleep`, `restart`, `backup`, `before restore`... */
+  reason: string;
+  files: SnapshotFile[];
+  bytes: number;
+}
+
+export const ManifestSchema = v.object({
+  generation: v.number(),
+  createdAt: v.string(),
+  openclawVersion: v.string(),
+  reason: v.string(),
+  files: v.array(FileSchema),
+  bytes: v.number(),
+});
+
+/** The last JSON line of a command's output, checked against `schema`. */
+export function parseOutput<T extends v.GenericSchema>(schema: T, stdout: string): v.InferOutput<T> {
+  const line = stdout.trim().split("\n").at(-1) ?? "";
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new Error(`unreadable output from the container: ${line.slice(0, 120)}`);
+  }
+  return v.parse(schema, value);
+}
+
+/**
+ * Every object a snapshot names is in the bucket with its size and SHA-256. R2 checked each
+ * object's SHA-256 when it was written (the upload names it), and the checksum it keeps is compared
+ * here; a missing checksum counts as a mismatch.
+ */
+export async function verifyObjects(bucket: R2Bucket, files: SnapshotFile[]): Promise<string | null> {
+  const unique = [...new Map(files.map((file) => [file.sha256, file])).values()];
+  for (let i = 0; i < unique.length; i += 16) {
+    const batch = unique.slice(i, i + 16);
+    const heads = await Promise.all(batch.map((file) => bucket.head(objectKey(file.sha256))));
+    for (const [index, head] of heads.entries()) {
+      const file = batch[index]!;
+      if (!head) return `${file.path} is missing`;
+      if (head.size !== file.size) return `${file.path} has ${head.size} bytes, not ${file.size}`;
+      if (hex(head.checksums.sha256) !== file.sha256) return `${file.path} does not have its SHA-256`;
+    }
+  }
+  return null;
+}
+
+export async function readManifest(bucket: R2Bucket, generation: number): Promise<Manifest | null> {
+  const object = await bucket.get(manifestKey(generation));
+  if (!object) return null;
+  return v.parse(ManifestSchema, await object.json());
+}
+
+function hex(buffer: ArrayBuffer | undefined): string {
+  return buffer ? [...new Uint8Array(buffer)].map((byte) => byte.toString(16).padStart(2, "0")).join("") : "";
+}
