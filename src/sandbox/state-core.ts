@@ -63,6 +63,8 @@ export interface KeeperStatus {
 const K = { pointer: "pointer", verified: "lastVerified", records: "records", next: "nextGeneration", lockout: "lockout", failure: "lastFailure", retry: "retry" };
 
 export class StateKeeperCore {
+  private inflight: Promise<SnapshotOutcome> | undefined;
+
   constructor(private readonly deps: KeeperDeps) {}
 
   private get storage() {
@@ -92,9 +94,23 @@ export class StateKeeperCore {
 
   /**
    * Take a snapshot and, once verified, make it current. `force` (an admin's `--force`) passes the
-   * shrink guard and ends a lockout: the admin accepts the state as it is.
+   * shrink guard and ends a lockout: the admin accepts the state as it is. Triggers that arrive
+   * while one is being taken share it (a forced one waits for it, then takes its own).
    */
-  async snapshot(reason: string, force = false): Promise<SnapshotOutcome> {
+  snapshot(reason: string, force = false): Promise<SnapshotOutcome> {
+    if (this.inflight && !force) return this.inflight;
+    const previous = this.inflight?.catch(() => undefined);
+    const run = (async () => {
+      await previous;
+      return this.take(reason, force);
+    })().finally(() => {
+      if (this.inflight === run) this.inflight = undefined;
+    });
+    this.inflight = run;
+    return run;
+  }
+
+  private async take(reason: string, force: boolean): Promise<SnapshotOutcome> {
     const lockout = await this.storage.get<Lockout>(K.lockout);
     if (lockout && !force) {
       return { kind: "refused", why: `the last restore failed (${lockout.error}); nothing is saved over snapshot ${lockout.generation} until that is resolved` };

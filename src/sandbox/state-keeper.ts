@@ -33,7 +33,7 @@ export function sandboxStateContainer(env: Env): StateContainer {
 }
 
 export class StateKeeper extends DurableObject<Env> {
-  private inflight: Promise<SnapshotOutcome> | undefined;
+  private keeper: StateKeeperCore | undefined;
 
   /** Persistence needs the STATE bucket; without it nothing is kept. */
   configured(): boolean {
@@ -43,21 +43,10 @@ export class StateKeeper extends DurableObject<Env> {
   /** Take a snapshot now. Triggers at the same time share one. */
   async snapshot(reason: string, force = false): Promise<SnapshotOutcome> {
     if (!this.env.STATE) return { kind: "refused", why: "persistence is not configured (no STATE bucket)" };
-    if (this.inflight && !force) return this.inflight;
-    const previous = this.inflight?.catch(() => undefined);
-    const run = (async () => {
-      await previous;
-      await this.ctx.storage.delete("due");
-      const outcome = await this.core().snapshot(reason, force);
-      await this.reschedule();
-      return outcome;
-    })();
-    this.inflight = run;
-    try {
-      return await run;
-    } finally {
-      if (this.inflight === run) this.inflight = undefined;
-    }
+    await this.ctx.storage.delete("due");
+    const outcome = await this.core().snapshot(reason, force);
+    await this.reschedule();
+    return outcome;
   }
 
   /** A turn changed the agent's state: snapshot within DEBOUNCE_MS (later changes share it). */
@@ -130,13 +119,13 @@ export class StateKeeper extends DurableObject<Env> {
   }
 
   private core(): StateKeeperCore {
-    return new StateKeeperCore({
+    return (this.keeper ??= new StateKeeperCore({
       storage: this.ctx.storage,
       bucket: this.env.STATE!,
       container: sandboxStateContainer(this.env),
       now: () => Date.now(),
       notify: (text) => this.notify(text),
-    });
+    }));
   }
 
   private async notify(text: string): Promise<void> {
