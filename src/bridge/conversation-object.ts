@@ -9,6 +9,7 @@ import type { InboundMessage } from "../adapters/types";
 import type { Env } from "../env";
 import { connectToGateway, gatewayTransport } from "../gateway/connect";
 import { gatewaySupervisor } from "../sandbox/supervisor";
+import { stateKeeper } from "../sandbox/state-keeper";
 import { Inbox, type Turn } from "./inbox";
 import { runTurn, type TurnContext } from "./turn";
 
@@ -63,6 +64,8 @@ export class ConversationObject extends DurableObject<Env> {
     } else {
       this.inbox.finish(turn.seq, outcome.kind, Date.now(), outcome.kind === "failed" ? outcome.error : undefined);
     }
+    // The turn changed the agent's state (its session at least): a snapshot follows within a minute.
+    if (!this.env.GATEWAY_URL) await stateKeeper(this.env).changed().catch((error) => console.error("state snapshot request:", String(error)));
     if (this.inbox.pending() > 0) await this.ctx.storage.setAlarm(Date.now());
   }
 

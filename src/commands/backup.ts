@@ -13,14 +13,8 @@ export const backupCommand: Command = {
     if (args.some((arg) => arg !== "--force")) throw new UsageError(`Unknown argument \`${args.find((arg) => arg !== "--force")}\`.`);
     const force = args.includes("--force");
     const keeper = stateKeeper(env);
-    if (!(await keeper.configured())) {
-      return {
-        ok: false,
-        title: "Backup",
-        text: "No persistence is configured (no `STATE` bucket): the agent's state lives only in its container. Nothing was done.",
-        data: { persistence: false },
-      };
-    }
+    const off = await keeper.unconfigured();
+    if (off) return { ok: false, title: "Backup", text: `Nothing was done: ${off}.`, data: { persistence: false } };
     const outcome = await keeper.snapshot("backup", force);
     const now = Date.now();
     switch (outcome.kind) {

@@ -5,7 +5,7 @@ import { stateKeeper } from "../sandbox/state-keeper";
 /** The `/molt status` lines about the agent's snapshots: the last one and its age, and any failure. */
 export async function stateLine(env: Env): Promise<{ lines: string[]; data: Record<string, unknown> }> {
   const status = await stateKeeper(env).status();
-  if (!status.configured) return { lines: ["*Backup:* not configured (no `STATE` bucket): the agent forgets when its container sleeps"], data: { configured: false } };
+  if (!status.configured) return { lines: [`*Backup:* off: ${status.why}`], data: { configured: false } };
   const now = Date.now();
   const lines = [`*Backup:* ${status.current ? `snapshot ${describeRecord(status.current, now)}` : "no snapshot yet"}`];
   if (status.lockout) {

@@ -35,14 +35,17 @@ export function sandboxStateContainer(env: Env): StateContainer {
 export class StateKeeper extends DurableObject<Env> {
   private keeper: StateKeeperCore | undefined;
 
-  /** Persistence needs the STATE bucket; without it nothing is kept. */
-  configured(): boolean {
-    return Boolean(this.env.STATE);
+  /** Why nothing is kept, or null when snapshots are taken: they need the STATE bucket and the Sandbox. */
+  unconfigured(): string | null {
+    if (this.env.GATEWAY_URL) return "the gateway runs elsewhere (`GATEWAY_URL`), so its state is kept where it runs, not here";
+    if (!this.env.STATE) return "no persistence is configured (no `STATE` bucket): the agent's state lives only in its container";
+    return null;
   }
 
   /** Take a snapshot now. Triggers at the same time share one. */
   async snapshot(reason: string, force = false): Promise<SnapshotOutcome> {
-    if (!this.env.STATE) return { kind: "refused", why: "persistence is not configured (no STATE bucket)" };
+    const off = this.unconfigured();
+    if (off) return { kind: "refused", why: off };
     await this.ctx.storage.delete("due");
     const outcome = await this.core().snapshot(reason, force);
     await this.reschedule();
@@ -51,14 +54,14 @@ export class StateKeeper extends DurableObject<Env> {
 
   /** A turn changed the agent's state: snapshot within DEBOUNCE_MS (later changes share it). */
   async changed(): Promise<void> {
-    if (!this.env.STATE) return;
+    if (this.unconfigured()) return;
     if (!(await this.ctx.storage.get<number>("due"))) await this.ctx.storage.put("due", Date.now() + DEBOUNCE_MS);
     await this.reschedule();
   }
 
   /** Called by the supervisor before it starts the gateway in a container. */
   async beforeGatewayStart(): Promise<{ ok: boolean; result?: RestoreResult; error?: string }> {
-    if (!this.env.STATE) return { ok: true };
+    if (this.unconfigured()) return { ok: true };
     const outcome = await this.core().beforeGatewayStart();
     await this.reschedule();
     return outcome;
@@ -82,8 +85,9 @@ export class StateKeeper extends DurableObject<Env> {
     return this.core().records();
   }
 
-  async status(): Promise<KeeperStatus & { configured: boolean }> {
-    if (!this.env.STATE) return { configured: false };
+  async status(): Promise<KeeperStatus & { configured: boolean; why?: string }> {
+    const off = this.unconfigured();
+    if (off) return { configured: false, why: off };
     return { ...(await this.core().status()), configured: true };
   }
 
