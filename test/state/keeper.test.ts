@@ -298,16 +298,27 @@ describe("pruning", () => {
 describe("the keeper object", () => {
   it("debounces state-changing turns into one snapshot about a minute after the first", async () => {
     const stub = env.STATE_KEEPER.get(env.STATE_KEEPER.idFromName(crypto.randomUUID()));
-    const before = Date.now();
+    await runInDurableObject(stub, async (_instance: StateKeeper, state) => {
+      // The Sandbox mode (no GATEWAY_URL), where the keeper works.
+      const keeper = new StateKeeper(state, { ...env, GATEWAY_URL: undefined });
+      const before = Date.now();
+      await keeper.changed();
+      const first = [await state.storage.get<number>("due"), await state.storage.getAlarm()];
+      await keeper.changed();
+      await keeper.changed();
+      const later = [await state.storage.get<number>("due"), await state.storage.getAlarm()];
+      expect(first[0]).toBeGreaterThanOrEqual(before + DEBOUNCE_MS);
+      expect(first[0]).toBeLessThanOrEqual(Date.now() + DEBOUNCE_MS);
+      // Later changes share the first one's snapshot instead of pushing it back.
+      expect(later).toEqual(first);
+      expect(first[1]).toBe(first[0]);
+    });
+  });
+
+  it("does nothing where the gateway runs elsewhere", async () => {
+    const stub = env.STATE_KEEPER.get(env.STATE_KEEPER.idFromName(crypto.randomUUID()));
     await stub.changed();
-    const first = await runInDurableObject(stub, (_i: StateKeeper, state) => Promise.all([state.storage.get<number>("due"), state.storage.getAlarm()]));
-    await stub.changed();
-    await stub.changed();
-    const later = await runInDurableObject(stub, (_i: StateKeeper, state) => Promise.all([state.storage.get<number>("due"), state.storage.getAlarm()]));
-    expect(first[0]).toBeGreaterThanOrEqual(before + DEBOUNCE_MS);
-    expect(first[0]).toBeLessThanOrEqual(Date.now() + DEBOUNCE_MS);
-    // Later changes share the first one's snapshot instead of pushing it back.
-    expect(later).toEqual(first);
-    expect(first[1]).toBe(first[0]);
+    expect(await stub.snapshot("backup")).toMatchObject({ kind: "refused", why: expect.stringMatching(/runs elsewhere/) });
+    expect(await runInDurableObject(stub, (_instance: StateKeeper, state) => state.storage.getAlarm())).toBeNull();
   });
 });
