@@ -10,6 +10,8 @@
 //   - contains "tool"         -> first answers with an OpenAI tool_call (one of the offered
 //                                tools), then, once the tool result comes back, a text reply
 //   - contains "fail"         -> HTTP 500 (provider error path)
+//   - contains "recall"       -> "Recall: <the earlier user messages' words, joined by ' | '>" (what
+//                                the gateway sent of the session's history; "Recall: nothing" if none)
 //
 // API:  const m = await startModelServer({ port: 0 });  m.url (no /v1), m.requests, m.close()
 // HTTP: GET /_test/requests -> {requests: [{at, words}]} (read-only; for tests in workerd)
@@ -155,7 +157,14 @@ function plan(body, state) {
   }
   if (/\bslow\b/.test(lw)) return { text: `Slow echo: ${words}. ` + "tick ".repeat(20), chunks: 10, delayMs: 300 };
   if (/\blong\b/.test(lw)) return { text: longText(words), chunks: 12, delayMs: 10 };
+  if (/\brecall\b/.test(lw)) return { text: `Recall: ${earlierUserWords(messages).join(" | ") || "nothing"}`, chunks: 2, delayMs: 10 };
   return { text: `Echo: ${words}`, chunks: 3, delayMs: 20 };
+}
+
+/** The words of every user message before the latest one: the session's history as sent. */
+function earlierUserWords(messages) {
+  const all = messages.filter((m) => m?.role === "user").map((m) => stripEnvelope(textOf(m.content))).filter(Boolean);
+  return all.slice(0, -1);
 }
 
 // ---- HTTP ----
