@@ -123,6 +123,27 @@ describe("snapshots", () => {
     );
   });
 
+  it("moves the pointer only from where it was when the snapshot began (compare-and-set)", async () => {
+    await withKeeper(async (rig) => {
+      await started(rig);
+      await rig.core.snapshot("turns");
+      // An hour later (the history keeps the newest snapshot of each hour).
+      rig.clock.now += HOUR;
+      rig.container.set("workspace/MEMORY.md", "second\n");
+      await rig.core.snapshot("turns");
+      expect(await rig.core.pointer()).toBe(2);
+      // A snapshot is under way when an admin restores snapshot 1.
+      rig.container.set("workspace/MEMORY.md", "third\n");
+      let release!: () => void;
+      rig.container.gate = new Promise<void>((resolve) => (release = resolve));
+      const pending = rig.core.snapshot("turns");
+      await rig.core.restoreTo(1);
+      release();
+      expect(await pending).toMatchObject({ kind: "refused", why: expect.stringMatching(/moved the pointer/) });
+      expect(await rig.core.pointer()).toBe(1);
+    });
+  });
+
   it("never publishes a snapshot whose objects are not all there", async () => {
     await withKeeper(async (rig) => {
       await started(rig);
