@@ -13,7 +13,9 @@
 // Bytes go to the Worker over plain HTTP at $MOLT_STATE_URL (default http://state.internal, a host
 // the Sandbox intercepts): `PUT /objects/<sha256>` (write-new-only: the Worker refuses to replace
 // or delete anything), `HEAD|GET /objects/<sha256>`, `GET /snapshots/<generation>` (a manifest).
-// Objects are named by their content, so an unchanged file is never uploaded twice.
+// Objects are named by their content, so an unchanged file is never uploaded twice; a file over
+// 2 MiB is stored as 2 MiB chunks (its manifest entry lists them), so a database that changed in a
+// few pages uploads only the chunks those pages are in.
 //
 // What is kept (paths relative to the state directory):
 //   state/openclaw.sqlite                    device identity, paired devices, approvals
@@ -84,6 +86,42 @@ export async function sha256File(file) {
   return hash.digest("hex");
 }
 
+/**
+ * Files over this size are stored as chunks of it, each an object of its own: a database that
+ * changed in a few pages uploads the chunks those pages are in, not the whole file (SQLite's
+ * backup copies pages in place, so unchanged pages give unchanged chunks).
+ */
+export const CHUNK_BYTES = 2 * 1024 * 1024;
+
+/** The file's SHA-256 and, for a file over CHUNK_BYTES, each chunk's, in one pass. */
+export async function hashFile(file) {
+  const whole = crypto.createHash("sha256");
+  const chunks = [];
+  let chunk = crypto.createHash("sha256");
+  let filled = 0;
+  for await (const buffer of fs.createReadStream(file, { highWaterMark: 256 * 1024 })) {
+    whole.update(buffer);
+    let offset = 0;
+    while (offset < buffer.length) {
+      const take = Math.min(CHUNK_BYTES - filled, buffer.length - offset);
+      chunk.update(buffer.subarray(offset, offset + take));
+      filled += take;
+      offset += take;
+      if (filled === CHUNK_BYTES) {
+        chunks.push({ sha256: chunk.digest("hex"), size: filled });
+        chunk = crypto.createHash("sha256");
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) chunks.push({ sha256: chunk.digest("hex"), size: filled });
+  const sha256 = whole.digest("hex");
+  return chunks.length > 1 ? { sha256, chunks } : { sha256 };
+}
+
+/** The objects a file is stored as: its chunks, or itself. */
+export const partsOf = (file) => file.chunks ?? [{ sha256: file.sha256, size: file.size }];
+
 /** A consistent copy of a live SQLite database (online backup API), checked before it is used. */
 async function copySqlite(source, target) {
   const { DatabaseSync, backup } = await import("node:sqlite");
@@ -121,7 +159,8 @@ export async function collect(dir, scratch) {
       source = copy;
     }
     const size = fs.statSync(source).size;
-    files.push({ path: rel, size, sha256: await sha256File(source), ...(kind === "sqlite" ? { sqlite: true } : {}), source });
+    const { sha256, chunks } = await hashFile(source);
+    files.push({ path: rel, size, sha256, ...(kind === "sqlite" ? { sqlite: true } : {}), ...(chunks ? { chunks } : {}), source });
   }
   return files;
 }
@@ -165,8 +204,8 @@ export function request(method, url, { body, length, accept = [200] } = {}) {
   });
 }
 
-/** Same as `request`, but the response body goes to a file; resolves with the status. */
-function download(url, file) {
+/** Same as `request`, but the response body goes to (the end of) a file. */
+function download(url, file, append = false) {
   const target = new URL(url);
   const proxy = proxyFor(target);
   return new Promise((resolve, reject) => {
@@ -179,7 +218,7 @@ function download(url, file) {
           res.resume();
           return reject(new Error(`GET ${target.pathname}: HTTP ${res.statusCode}`));
         }
-        pipeline(res, fs.createWriteStream(file, { mode: 0o600 })).then(resolve, reject);
+        pipeline(res, fs.createWriteStream(file, { mode: 0o600, flags: append ? "a" : "w" })).then(resolve, reject);
       },
     );
     req.on("error", reject);
@@ -209,12 +248,18 @@ export async function snapshot(env = process.env) {
     let uploadedBytes = 0;
     let uploaded = 0;
     for (const file of files) {
-      const key = `${base}/objects/${file.sha256}`;
-      const head = await request("HEAD", key, { accept: [200, 404] });
-      if (head.status === 200) continue;
-      await request("PUT", key, { body: fs.createReadStream(file.source), length: file.size, accept: [200, 201] });
-      uploaded += 1;
-      uploadedBytes += file.size;
+      let start = 0;
+      for (const part of partsOf(file)) {
+        const key = `${base}/objects/${part.sha256}`;
+        const at = start;
+        start += part.size;
+        const head = await request("HEAD", key, { accept: [200, 404] });
+        if (head.status === 200) continue;
+        const body = part.size === 0 ? null : fs.createReadStream(file.source, { start: at, end: at + part.size - 1 });
+        await request("PUT", key, { body, length: part.size, accept: [200, 201] });
+        uploaded += 1;
+        uploadedBytes += part.size;
+      }
     }
     const out = files.map(({ source: _source, ...file }) => file);
     return { openclawVersion: openclawVersion(), files: out, uploaded, uploadedBytes };
@@ -251,7 +296,7 @@ export async function restore(generation, { replace = false } = {}, env = proces
       if (rel.startsWith("..") || path.posix.isAbsolute(rel) || !classify(rel)) throw new Error(`snapshot ${generation}: refusing path ${file.path}`);
       const target = path.join(staging, rel);
       fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
-      await download(`${base}/objects/${file.sha256}`, target);
+      for (const [index, part] of partsOf(file).entries()) await download(`${base}/objects/${part.sha256}`, target, index > 0);
       const size = fs.statSync(target).size;
       const sha256 = await sha256File(target);
       if (size !== file.size || sha256 !== file.sha256) throw new Error(`snapshot ${generation}: ${rel} does not match its manifest`);

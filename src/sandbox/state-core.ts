@@ -8,6 +8,7 @@ import { manifestKey, readManifest, verifyObjects, type Listing, type Manifest, 
 import {
   backoffMs,
   formatBytes,
+  partsOf,
   prunable,
   sameFiles,
   shrinkVerdict,
@@ -242,7 +243,7 @@ export class StateKeeperCore {
     const referenced = new Set<string>();
     for (const record of remaining) {
       const manifest = await readManifest(this.deps.bucket, record.generation);
-      for (const file of manifest?.files ?? []) referenced.add(file.sha256);
+      for (const file of manifest?.files ?? []) for (const part of partsOf(file)) referenced.add(part.sha256);
     }
     // Objects uploaded for a snapshot that is still being taken are young: leave those.
     const youngerThan = this.deps.now() - 60 * 60_000;

@@ -4,7 +4,7 @@
  * are verified. Also the shape of what the container's `agent-state.mjs` prints.
  */
 import * as v from "valibot";
-import type { SnapshotFile } from "./state-policy";
+import { partsOf, type SnapshotFile } from "./state-policy";
 
 export const objectKey = (sha256: string) => `objects/${sha256}`;
 export const manifestKey = (generation: number) => `snapshots/${generation}.json`;
@@ -15,6 +15,9 @@ const FileSchema = v.object({
   size: v.pipe(v.number(), v.integer(), v.minValue(0)),
   sha256: v.pipe(v.string(), v.regex(SHA256)),
   sqlite: v.optional(v.boolean()),
+  chunks: v.optional(
+    v.array(v.object({ sha256: v.pipe(v.string(), v.regex(SHA256)), size: v.pipe(v.number(), v.integer(), v.minValue(0)) })),
+  ),
 });
 
 /** `agent-state.mjs snapshot` prints this. */
@@ -69,20 +72,27 @@ export function parseOutput<T extends v.GenericSchema>(schema: T, stdout: string
 }
 
 /**
- * Every object a snapshot names is in the bucket with its size and SHA-256. R2 checked each
+ * Every object a snapshot names (each file, or each chunk of a large one) is in the bucket with its
+ * size and SHA-256. R2 checked each
  * object's SHA-256 when it was written (the upload names it), and the checksum it keeps is compared
  * here; a missing checksum counts as a mismatch.
  */
 export async function verifyObjects(bucket: R2Bucket, files: SnapshotFile[]): Promise<string | null> {
-  const unique = [...new Map(files.map((file) => [file.sha256, file])).values()];
+  const parts = files.flatMap((file) => {
+    const list = partsOf(file);
+    if (list.reduce((sum, part) => sum + part.size, 0) !== file.size) return [{ path: file.path, sha256: "", size: -1 }];
+    return list.map((part, index) => ({ path: file.chunks ? `${file.path} (chunk ${index})` : file.path, ...part }));
+  });
+  const unique = [...new Map(parts.map((part) => [part.sha256, part])).values()];
   for (let i = 0; i < unique.length; i += 16) {
     const batch = unique.slice(i, i + 16);
-    const heads = await Promise.all(batch.map((file) => bucket.head(objectKey(file.sha256))));
+    const heads = await Promise.all(batch.map((part) => (part.size < 0 ? null : bucket.head(objectKey(part.sha256)))));
     for (const [index, head] of heads.entries()) {
-      const file = batch[index]!;
-      if (!head) return `${file.path} is missing`;
-      if (head.size !== file.size) return `${file.path} has ${head.size} bytes, not ${file.size}`;
-      if (hex(head.checksums.sha256) !== file.sha256) return `${file.path} does not have its SHA-256`;
+      const part = batch[index]!;
+      if (part.size < 0) return `${part.path}: its chunks do not add up to its size`;
+      if (!head) return `${part.path} is missing`;
+      if (head.size !== part.size) return `${part.path} has ${head.size} bytes, not ${part.size}`;
+      if (hex(head.checksums.sha256) !== part.sha256) return `${part.path} does not have its SHA-256`;
     }
   }
   return null;

@@ -9,6 +9,13 @@ export interface SnapshotFile {
   sha256: string;
   /** A SQLite database (copied with the backup API, integrity-checked in the container). */
   sqlite?: boolean;
+  /** A large file is stored as chunks, each an object named by its SHA-256, in order. */
+  chunks?: { sha256: string; size: number }[];
+}
+
+/** The objects a file is stored as: its chunks, or itself. */
+export function partsOf(file: SnapshotFile): { sha256: string; size: number }[] {
+  return file.chunks ?? [{ sha256: file.sha256, size: file.size }];
 }
 
 export interface SnapshotRecord {

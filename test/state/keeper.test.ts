@@ -6,7 +6,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { StateKeeperCore } from "../../src/sandbox/state-core";
-import { manifestKey, objectKey, readManifest } from "../../src/sandbox/state-manifest";
+import { manifestKey, objectKey, readManifest, verifyObjects } from "../../src/sandbox/state-manifest";
 import { StateKeeper } from "../../src/sandbox/state-keeper";
 import { DEBOUNCE_MS } from "../../src/sandbox/state-policy";
 import { flakyBucket, MapContainer, prefixedBucket, sha } from "../support/state-container";
@@ -161,6 +161,21 @@ describe("snapshots", () => {
       expect(outcome).toMatchObject({ kind: "failed", error: expect.stringMatching(/USER\.md is missing/) });
       expect(await rig.core.pointer()).toBe(1);
     });
+  });
+});
+
+describe("verification of a large file's chunks", () => {
+  it("wants every chunk, with its size and hash, adding up to the file", async () => {
+    const bucket = prefixedBucket(env.STATE!);
+    const parts = [new TextEncoder().encode("first chunk "), new TextEncoder().encode("second")];
+    const chunks = await Promise.all(parts.map(async (bytes) => ({ sha256: await sha(bytes), size: bytes.byteLength })));
+    const whole = await sha(new TextEncoder().encode("first chunk second"));
+    const file = { path: "agents/main/agent/openclaw-agent.sqlite", size: 18, sha256: whole, sqlite: true, chunks };
+    await bucket.put(objectKey(chunks[0]!.sha256), parts[0]!, { sha256: chunks[0]!.sha256 });
+    expect(await verifyObjects(bucket, [file])).toMatch(/chunk 1\) is missing/);
+    await bucket.put(objectKey(chunks[1]!.sha256), parts[1]!, { sha256: chunks[1]!.sha256 });
+    expect(await verifyObjects(bucket, [file])).toBeNull();
+    expect(await verifyObjects(bucket, [{ ...file, size: 19 }])).toMatch(/do not add up/);
   });
 });
 
