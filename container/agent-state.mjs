@@ -142,6 +142,11 @@ export async function checkSqlite(file) {
     if (verdict !== "ok") throw new Error(`${path.basename(file)} fails its integrity check: ${verdict.slice(0, 200)}`);
   } finally {
     db.close();
+    // A read-only look at a WAL-mode copy leaves an empty -wal and a -shm behind: not part of it.
+    if (fs.existsSync(`${file}-wal`) && fs.statSync(`${file}-wal`).size === 0) {
+      fs.rmSync(`${file}-wal`, { force: true });
+      fs.rmSync(`${file}-shm`, { force: true });
+    }
   }
 }
 
