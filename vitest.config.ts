@@ -2,8 +2,9 @@
  * Tests run inside workerd (@cloudflare/vitest-pool-workers). Two projects share one set of real
  * helpers started by test/global-setup.ts:
  * - `relay`: everything, with the relay pointed at a real gateway on loopback (GATEWAY_URL);
- * - `sandbox`: the Sandbox path, with the `Sandbox` binding served by a fake Durable Object that
- *   drives a container host running the real start script and gateway.
+ * - `sandbox`: the Sandbox path: the SDK's own `Sandbox` class (the relay's subclass) over an
+ *   emulated container runtime (test/support/sandbox-worker.ts), whose containers are real
+ *   processes on a test container host running the real start script and gateway.
  */
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
@@ -58,6 +59,10 @@ export default defineConfig({
         plugins: [
           cloudflareTest(({ inject }) => ({
             wrangler: { configPath: "./wrangler.toml" },
+            // The relay with its production Sandbox class over an emulated container runtime.
+            main: "./test/support/sandbox-worker.ts",
+            // Re-exported through `export *`, which the pool's static export scan does not follow.
+            additionalExports: { ContainerProxy: "WorkerEntrypoint" },
             miniflare: {
               bindings: {
                 ...testSecrets,
@@ -67,19 +72,9 @@ export default defineConfig({
                 PUBLIC_URL: "https://relay.test",
                 SANDBOX_SLEEP_AFTER: "3m",
                 TEST_CONTAINER_HOST_URL: inject("containerHostUrl"),
+
                 ...policyBindings,
               },
-              durableObjects: { Sandbox: { className: "FakeSandbox", scriptName: "fake-sandbox" } },
-              workers: [
-                {
-                  name: "fake-sandbox",
-                  modules: true,
-                  scriptPath: "./test/support/fake-sandbox.mjs",
-                  compatibilityDate,
-                  bindings: { CONTAINER_HOST_URL: inject("containerHostUrl") },
-                  durableObjects: { FakeSandbox: "FakeSandbox" },
-                },
-              ],
             },
           })),
         ],

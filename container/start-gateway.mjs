@@ -19,7 +19,15 @@
 //   GATEWAY_PORT             default 18789.
 //   GATEWAY_BIND             "loopback" (default) or "lan" (the Dockerfile sets GATEWAY_BIND=lan so
 //                            the Sandbox control plane can reach the gateway on the container IP).
+//   GATEWAY_BIND_HOST        the IPv4 address for GATEWAY_BIND=custom.
 //   GATEWAY_TRUSTED_PROXIES  optional comma list -> gateway.trustedProxies.
+//   MODEL_PROVIDERS          comma list of providers the Worker holds keys for (anthropic, openai,
+//                            molt): each is reached at LLM_BASE_URL/<provider>/... (default
+//                            http://llm.internal), where the Worker adds the key. The config gets
+//                            a placeholder key only. When set, the variables below are ignored.
+//   LLM_BASE_URL             where those providers are reached (default http://llm.internal).
+//   OPENAI_COMPATIBLE_MODEL  the model id of the `molt` provider (default "stand-in").
+//   Without MODEL_PROVIDERS (a gateway run by hand, outside the relay's container):
 //   ANTHROPIC_API_KEY        real provider (primary defaults to anthropic/claude-opus-5).
 //   OPENAI_API_KEY           real provider (primary defaults to openai/gpt-6-astra if no Anthropic key).
 //   AI_GATEWAY_BASE_URL      optional Cloudflare AI Gateway base URL
@@ -53,6 +61,23 @@ export function configPath(env = process.env) {
   return !blank(env.OPENCLAW_CONFIG_PATH) ? env.OPENCLAW_CONFIG_PATH : path.join(resolveHome(env), ".openclaw", "openclaw.json");
 }
 
+/** What the config holds where OpenClaw insists on a provider key. Never a real key. */
+export const PLACEHOLDER_KEY = "molt-relay-placeholder";
+
+/** An OpenAI-compatible provider with one text model. */
+function compatibleProvider(baseUrl, id, apiKey) {
+  return {
+    baseUrl,
+    api: "openai-completions",
+    apiKey,
+    models: [{
+      id, name: `molt ${id}`, reasoning: false, input: ["text"],
+      cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+      contextWindow: 200000, maxTokens: 8192,
+    }],
+  };
+}
+
 /**
  * Builds the OpenClaw config object from env. Pure: no I/O. Secrets appear only as ${VAR}
  * references that OpenClaw substitutes at load time from the child's environment.
@@ -63,38 +88,54 @@ export function buildConfig(env = process.env) {
   const port = blank(env.GATEWAY_PORT) ? 18789 : Number(env.GATEWAY_PORT);
   if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`invalid GATEWAY_PORT: ${env.GATEWAY_PORT}`);
   const bind = blank(env.GATEWAY_BIND) ? "loopback" : env.GATEWAY_BIND.trim();
-  if (!["loopback", "lan", "auto", "tailnet"].includes(bind)) throw new Error(`invalid GATEWAY_BIND: ${bind}`);
+  if (!["loopback", "lan", "auto", "tailnet", "custom"].includes(bind)) throw new Error(`invalid GATEWAY_BIND: ${bind}`);
 
   const gateway = { mode: "local", port, bind, auth: { mode: "token", token: "${OPENCLAW_GATEWAY_TOKEN}" } };
+  if (bind === "custom") {
+    if (blank(env.GATEWAY_BIND_HOST)) throw new Error("GATEWAY_BIND=custom needs GATEWAY_BIND_HOST (an IPv4 address)");
+    gateway.customBindHost = env.GATEWAY_BIND_HOST.trim();
+  }
   const proxies = list(env.GATEWAY_TRUSTED_PROXIES);
   if (proxies.length) gateway.trustedProxies = proxies;
 
   const providers = {};
   let primary;
-  const aig = blank(env.AI_GATEWAY_BASE_URL) ? null : env.AI_GATEWAY_BASE_URL.trim().replace(/\/+$/, "");
-  if (!blank(env.OPENAI_API_KEY)) {
-    primary = "openai/gpt-6-astra";
-    if (aig) providers.openai = { baseUrl: `${aig}/openai` };
-  }
-  if (!blank(env.ANTHROPIC_API_KEY)) {
-    primary = "anthropic/claude-opus-5";
-    if (aig) providers.anthropic = { baseUrl: `${aig}/anthropic` };
-  }
-  if (!blank(env.MOLT_MODEL_BASE_URL)) {
-    const id = blank(env.MOLT_MODEL_NAME) ? "stand-in" : env.MOLT_MODEL_NAME.trim();
-    let baseUrl = env.MOLT_MODEL_BASE_URL.trim().replace(/\/+$/, "");
-    if (!/\/v1$/.test(baseUrl)) baseUrl += "/v1";
-    providers.molt = {
-      baseUrl,
-      api: "openai-completions",
-      apiKey: "molt-stand-in", // the stand-in ignores it; a non-empty key keeps auth resolution happy
-      models: [{
-        id, name: `molt ${id}`, reasoning: false, input: ["text"],
-        cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
-        contextWindow: 200000, maxTokens: 8192,
-      }],
-    };
-    primary = `molt/${id}`;
+  const offered = list(env.MODEL_PROVIDERS);
+  if (offered.length) {
+    // Keys stay in the Worker: every provider is reached through the Worker's llm.internal host,
+    // which adds the key. The config holds a placeholder where OpenClaw insists on a key.
+    const llm = (blank(env.LLM_BASE_URL) ? "http://llm.internal" : env.LLM_BASE_URL.trim()).replace(/\/+$/, "");
+    if (offered.includes("openai")) {
+      primary = "openai/gpt-6-astra";
+      providers.openai = { baseUrl: `${llm}/openai/v1`, apiKey: PLACEHOLDER_KEY, models: [] };
+    }
+    if (offered.includes("anthropic")) {
+      primary = "anthropic/claude-opus-5";
+      providers.anthropic = { baseUrl: `${llm}/anthropic`, apiKey: PLACEHOLDER_KEY, models: [] };
+    }
+    if (offered.includes("molt")) {
+      const id = blank(env.OPENAI_COMPATIBLE_MODEL) ? "stand-in" : env.OPENAI_COMPATIBLE_MODEL.trim();
+      providers.molt = compatibleProvider(`${llm}/molt/v1`, id, PLACEHOLDER_KEY);
+      primary = `molt/${id}`;
+    }
+  } else {
+    const aig = blank(env.AI_GATEWAY_BASE_URL) ? null : env.AI_GATEWAY_BASE_URL.trim().replace(/\/+$/, "");
+    if (!blank(env.OPENAI_API_KEY)) {
+      primary = "openai/gpt-6-astra";
+      if (aig) providers.openai = { baseUrl: `${aig}/openai` };
+    }
+    if (!blank(env.ANTHROPIC_API_KEY)) {
+      primary = "anthropic/claude-opus-5";
+      if (aig) providers.anthropic = { baseUrl: `${aig}/anthropic` };
+    }
+    if (!blank(env.MOLT_MODEL_BASE_URL)) {
+      const id = blank(env.MOLT_MODEL_NAME) ? "stand-in" : env.MOLT_MODEL_NAME.trim();
+      let baseUrl = env.MOLT_MODEL_BASE_URL.trim().replace(/\/+$/, "");
+      if (!/\/v1$/.test(baseUrl)) baseUrl += "/v1";
+      // The stand-in ignores the key; a non-empty one keeps auth resolution happy.
+      providers.molt = compatibleProvider(baseUrl, id, "molt-stand-in");
+      primary = `molt/${id}`;
+    }
   }
   if (!blank(env.MODEL)) primary = env.MODEL.trim();
 

@@ -37,7 +37,10 @@ export interface Env {
   GATEWAY_URL?: string;
   /** Idle time before the container sleeps, e.g. `10m` (default) or `1h`. */
   SANDBOX_SLEEP_AFTER?: string;
-  /** Model provider keys and settings, forwarded to the container. */
+  /**
+   * Model provider keys and settings. The keys stay in the Worker: the container calls its model
+   * through `http://llm.internal/...`, and the Worker adds the key (src/sandbox/llm-egress.ts).
+   */
   ANTHROPIC_API_KEY?: string;
   OPENAI_API_KEY?: string;
   AI_GATEWAY_BASE_URL?: string;
@@ -68,4 +71,12 @@ export interface Env {
   ACCESS_AUD?: string;
   /** DM policy: `pairing` (default), `allowlist` or `open`; or per platform: `slack:open,telegram:pairing`. */
   DM_POLICY?: string;
+  /** Cloudflare AI Gateway token (`cf-aig-authorization`), for an authenticated gateway. */
+  AI_GATEWAY_TOKEN?: string;
+  /** An OpenAI-compatible provider (`molt/<OPENAI_COMPATIBLE_MODEL>`): base URL and its key. */
+  OPENAI_COMPATIBLE_BASE_URL?: string;
+  OPENAI_COMPATIBLE_API_KEY?: string;
+  OPENAI_COMPATIBLE_MODEL?: string;
+  /** `1` under `npm run dev` only: the local gateway reaches its model through /_dev/llm/ on loopback. */
+  DEV_LLM_ROUTE?: string;
 }

@@ -13,6 +13,7 @@ import { HttpError } from "./errors";
 import { adminRoutes } from "./http/admin";
 import { serveMediaLink } from "./http/media-links";
 import { gatewaySupervisor } from "./sandbox/supervisor";
+import { DEV_LLM_PREFIX, devLlmRoute } from "./sandbox/llm-dev-route";
 
 const app = new Hono<{ Bindings: Env }>();
 
@@ -25,6 +26,8 @@ app.get("/healthz", async (c) => {
 app.get("/media/*", (c) => serveMediaLink(c.req.raw, c.env));
 
 app.route("/admin", adminRoutes);
+// Local dev only (off unless DEV_LLM_ROUTE, loopback only): the local gateway's model calls.
+app.all(`${DEV_LLM_PREFIX}*`, (c) => devLlmRoute(c.req.raw, c.env));
 
 for (const adapter of adapters) {
   for (const route of adapter.routes) app.post(route, (c) => receive(adapter, c.req.raw, c.env, c.executionCtx));
@@ -56,4 +59,5 @@ export { CommandRunner } from "./commands/runner";
 export { GatewaySupervisor } from "./sandbox/supervisor";
 export { PolicyObject } from "./policy/policy-object";
 export { StateKeeper } from "./sandbox/state-keeper";
-export { Sandbox } from "@cloudflare/sandbox";
+export { Sandbox } from "./sandbox/agent-sandbox";
+export { ContainerProxy } from "@cloudflare/sandbox";

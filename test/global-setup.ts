@@ -37,7 +37,7 @@ export default async function setup(project: TestProject) {
   ]);
   const [gateway, host] = await Promise.all([
     project.name === "relay" ? startGateway({ token: testSecrets.GATEWAY_TOKEN, modelUrl: model.url }) : undefined,
-    project.name === "sandbox" ? startContainerHost({ modelUrl: model.url }) : undefined,
+    project.name === "sandbox" ? startContainerHost({ env: { MOLT_MODEL_BASE_URL: model.url } }) : undefined,
   ]);
   project.provide("slackApiUrl", slack.url);
   project.provide("telegramApiUrl", telegram.url);

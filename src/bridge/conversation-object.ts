@@ -7,7 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import { adapterFor } from "../adapters";
 import type { InboundMessage } from "../adapters/types";
 import type { Env } from "../env";
-import { connectToGateway, gatewayTransport } from "../gateway/connect";
+import { connectToGateway, gatewayTransport } from "../sandbox/connect";
 import { gatewaySupervisor } from "../sandbox/supervisor";
 import { stateKeeper } from "../sandbox/state-keeper";
 import { Inbox, type Turn } from "./inbox";

@@ -1,7 +1,7 @@
 /** Running one request against the gateway for a command: bring it up if needed, connect, close. */
 import type { Env } from "../env";
 import type { GatewayClient } from "../gateway/client";
-import { connectToGateway } from "../gateway/connect";
+import { connectToGateway } from "../sandbox/connect";
 import { gatewaySupervisor } from "../sandbox/supervisor";
 
 export async function withGateway<T>(env: Env, work: (client: GatewayClient) => Promise<T>): Promise<T> {

@@ -5,6 +5,7 @@
  */
 import type { GatewayClient } from "../gateway/client";
 import { policy } from "../policy/policy-object";
+import { PRIMARY_MODEL_SETTING } from "../sandbox/model-setting";
 import { withGateway } from "./gateway";
 import type { Command } from "./registry";
 
@@ -15,7 +16,7 @@ interface ModelEntry {
 }
 
 /** Where the chosen model is remembered, so the start of the next gateway can apply it again. */
-export const PRIMARY_MODEL_SETTING = "model.primary";
+export { PRIMARY_MODEL_SETTING };
 
 export const modelCommand: Command = {
   name: "model",

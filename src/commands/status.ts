@@ -21,6 +21,7 @@ export const statusCommand: Command = {
       `*Starts:* ${status.starts}`,
       `*Queued turns:* ${turns.queued}`,
       `*Turn latency:* ${latency}`,
+      `*Model calls today:* ${status.usage ? `${status.usage.calls} (${status.usage.failed} failed), ${status.usage.inputTokens} tokens in, ${status.usage.outputTokens} out` : "none"}`,
       status.lastError ? `*Last error:* ${status.lastError}` : undefined,
       ...state.lines,
     ];

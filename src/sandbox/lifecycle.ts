@@ -3,23 +3,26 @@
  * relay's own device there. The supervisor calls these under its lock; nothing else should.
  */
 import type { Env } from "../env";
-import { GATEWAY_PORT, openSandbox } from "./transport";
+import { LLM_HOST, offeredProviders, providerSecrets } from "./llm-providers";
+import { GATEWAY_PORT, type SandboxStub } from "./transport";
 
 export const GATEWAY_PROCESS_ID = "openclaw-gateway";
 /** The container's start script (container/start-gateway.mjs, copied by the Dockerfile). */
 export const START_SCRIPT = "/opt/molt-relay/start-gateway.mjs";
 
-type SandboxStub = ReturnType<typeof openSandbox>;
-
-/** What the start script reads: the token, the bind, the model provider. */
+/**
+ * What the start script reads: the token, the bind, which model providers to offer and where to
+ * reach them. No provider key: the container calls its model through `http://llm.internal/...`,
+ * and the Worker adds the key there (llm-egress.ts).
+ */
 export function gatewayEnvironment(env: Env): Record<string, string> {
   const vars: Record<string, string | undefined> = {
     GATEWAY_TOKEN: env.GATEWAY_TOKEN,
     GATEWAY_PORT: String(GATEWAY_PORT),
     GATEWAY_BIND: "lan",
-    ANTHROPIC_API_KEY: env.ANTHROPIC_API_KEY,
-    OPENAI_API_KEY: env.OPENAI_API_KEY,
-    AI_GATEWAY_BASE_URL: env.AI_GATEWAY_BASE_URL,
+    MODEL_PROVIDERS: offeredProviders(env),
+    LLM_BASE_URL: `http://${LLM_HOST}`,
+    OPENAI_COMPATIBLE_MODEL: env.OPENAI_COMPATIBLE_BASE_URL ? env.OPENAI_COMPATIBLE_MODEL || "stand-in" : undefined,
     MODEL: env.MODEL,
   };
   return Object.fromEntries(Object.entries(vars).filter((entry): entry is [string, string] => Boolean(entry[1])));
@@ -38,12 +41,15 @@ export async function startGatewayProcess(sandbox: SandboxStub, env: Env): Promi
   });
 }
 
-/** Stop the gateway and wait (bounded) until it is gone, so that a new one can take its port. */
-export async function stopGatewayProcess(sandbox: SandboxStub, timeoutMs = 30_000): Promise<void> {
-  if (!(await gatewayProcessRunning(sandbox))) return;
-  await sandbox.killProcess(GATEWAY_PROCESS_ID);
+/**
+ * Stop the gateway and wait (bounded) until it is gone, so that a new one can take its port. The
+ * control plane marks a killed process `killed` at once, while the gateway may take seconds to
+ * exit: `answering` tells whether its port still answers.
+ */
+export async function stopGatewayProcess(sandbox: SandboxStub, answering: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  if (await gatewayProcessRunning(sandbox)) await sandbox.killProcess(GATEWAY_PROCESS_ID);
   const deadline = Date.now() + timeoutMs;
-  while (await gatewayProcessRunning(sandbox)) {
+  while ((await gatewayProcessRunning(sandbox)) || (await answering())) {
     if (Date.now() > deadline) throw new Error(`the gateway did not stop within ${timeoutMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -70,7 +76,7 @@ export async function approveDeviceInContainer(sandbox: SandboxStub, env: Env, r
 /** Keep secrets out of anything that may reach a log or a chat. */
 export function redact(text: string, env: Env): string {
   let out = text.slice(0, 500);
-  for (const secret of [env.GATEWAY_TOKEN, env.ANTHROPIC_API_KEY, env.OPENAI_API_KEY]) {
+  for (const secret of [env.GATEWAY_TOKEN, ...providerSecrets(env)]) {
     if (secret && secret.length >= 6) out = out.split(secret).join("[redacted]");
   }
   return out;

@@ -75,7 +75,7 @@ export class StateKeeper extends DurableObject<Env> {
       throw new Error(`the current state could not be saved first (${before.kind === "failed" ? before.error : before.why}), so nothing was restored`);
     }
     // The gateway must not run while its state directory is replaced; the caller restarts it.
-    await stopGatewayProcess(openSandbox(this.env));
+    await stopGatewayProcess(openSandbox(this.env), async () => false);
     const result = await this.core().restoreTo(generation);
     await this.reschedule();
     return { before, result };

@@ -17,8 +17,9 @@ import {
   startGatewayProcess,
   stopGatewayProcess,
 } from "./lifecycle";
+import { PRIMARY_MODEL_SETTING } from "./model-setting";
+import { addCall, today, type ModelCall, type UsageTotals } from "./model-usage";
 import { openSandbox, sandboxTransport } from "./transport";
-import { PRIMARY_MODEL_SETTING } from "../commands/model";
 import { policy } from "../policy/policy-object";
 
 export type GatewayPhase = "stopped" | "starting" | "ready" | "unreachable";
@@ -36,6 +37,8 @@ export interface GatewayStatus {
   starts: number;
   lastError?: string;
   version?: string;
+  /** The agent's model calls today (through the Worker: `llm.internal`). */
+  usage?: UsageTotals;
 }
 
 export interface DeviceCredentials {
@@ -43,8 +46,12 @@ export interface DeviceCredentials {
   deviceToken?: string;
 }
 
-/** How long a start may take before it counts as failed (the gateway takes ~20-30 s on 2 cores). */
-const START_TIMEOUT_MS = 180_000;
+/**
+ * How long a start may take before it counts as failed. The gateway takes ~14-26 s on two cores;
+ * standard-1 has half a vCPU (measured in bench/README.md: several times slower), and a new
+ * instance pulls the image first.
+ */
+const START_TIMEOUT_MS = 300_000;
 /** Answers 200 once the gateway is ready for clients. */
 const HEALTH_PATH = "/readyz";
 /**
@@ -72,7 +79,7 @@ export class GatewaySupervisor extends DurableObject<Env> {
   async ensureReady(): Promise<GatewayStatus> {
     if (this.down && Date.now() < this.down.until) return this.down.status;
     const current = await this.load();
-    if (current.phase === "ready" && (await this.healthy(this.transport()))) return current;
+    if (current.phase === "ready" && (await this.answering())) return current;
     this.starting ??= this.bringUp()
       .then((status) => {
         this.down = status.phase === "ready" ? undefined : { status, until: Date.now() + UNREACHABLE_TTL_MS };
@@ -86,9 +93,22 @@ export class GatewaySupervisor extends DurableObject<Env> {
   async restart(): Promise<GatewayStatus> {
     if (this.starting) await this.starting.catch(() => undefined);
     this.down = undefined;
-    if (!this.env.GATEWAY_URL) await stopGatewayProcess(openSandbox(this.env));
+    if (!this.env.GATEWAY_URL) await stopGatewayProcess(openSandbox(this.env), () => this.healthy(this.transport()));
     await this.save({ phase: "stopped", since: Date.now() });
     return this.ensureReady();
+  }
+
+  /**
+   * The container stopped (it slept, crashed or was destroyed): its processes and its disk are gone.
+   * Called from the Sandbox's stop hook, so `status()` never reports a gateway that isn't there.
+   */
+  async containerStopped(exitCode: number | null): Promise<void> {
+    this.down = undefined;
+    const current = await this.load();
+    // The SDK reports a stop late (at its next alarm, or just before the next start): a start in
+    // flight has seen the new container, and decides the phase itself.
+    if (current.phase === "starting" || this.starting) return;
+    await this.save({ phase: "stopped", since: Date.now(), lastError: `the container stopped (exit ${exitCode ?? "unknown"})` });
   }
 
   /** A bridge saw the gateway fail (socket dropped mid-turn): check it again before the next turn. */
@@ -128,6 +148,14 @@ export class GatewaySupervisor extends DurableObject<Env> {
     return this.approving;
   }
 
+  /** One model call of the agent (counts only, no content), from the `llm.internal` handler. */
+  async recordModelCall(call: ModelCall): Promise<void> {
+    const day = today();
+    const totals = addCall(await this.ctx.storage.get<UsageTotals>("usage"), call, day);
+    await this.ctx.storage.put("usage", totals);
+    await this.ctx.storage.put("lastModelCall", call);
+  }
+
   async recordVersion(version: string): Promise<void> {
     const current = await this.load();
     if (current.version !== version) await this.save({ version });
@@ -143,7 +171,9 @@ export class GatewaySupervisor extends DurableObject<Env> {
     const started = Date.now();
     let status = await this.save({ phase: "starting", since: started });
     try {
-      if (!(await gatewayProcessRunning(sandbox))) {
+      // A process id that is in use is overwritten, not refused: never start a second gateway
+      // while one runs or still holds the port (a killed one may take seconds to let go).
+      if (!(await gatewayProcessRunning(sandbox)) && !(await this.healthy(transport))) {
         // A model chosen with `/molt model` outlives restarts and sleeps: it wins over MODEL.
         const model = await policy(this.env).setting(PRIMARY_MODEL_SETTING);
         await startGatewayProcess(sandbox, model ? { ...this.env, MODEL: model } : this.env);
@@ -158,6 +188,21 @@ export class GatewaySupervisor extends DurableObject<Env> {
     } catch (error) {
       return this.save({ phase: "unreachable", since: Date.now(), lastError: redact(describe(error), this.env) });
     }
+  }
+
+  /**
+   * Whether the gateway this supervisor believes ready still answers. In the Sandbox mode the
+   * process list comes first: probing the gateway's port on a container that slept would start the
+   * container and then wait (up to ~90 s) for a port nothing opens.
+   */
+  private async answering(): Promise<boolean> {
+    if (this.env.GATEWAY_URL) return this.healthy(this.transport());
+    try {
+      if (!(await gatewayProcessRunning(openSandbox(this.env)))) return false;
+    } catch {
+      return false;
+    }
+    return this.healthy(this.transport());
   }
 
   private async healthy(transport: GatewayTransport): Promise<boolean> {
@@ -178,12 +223,14 @@ export class GatewaySupervisor extends DurableObject<Env> {
     const stored = await this.ctx.storage.get<GatewayStatus>("status");
     const mode = this.env.GATEWAY_URL ? "url" : "sandbox";
     const where = this.transport().description;
-    return { phase: "stopped", since: Date.now(), starts: 0, ...stored, mode, where };
+    const usage = await this.ctx.storage.get<UsageTotals>("usage");
+    return { phase: "stopped", since: Date.now(), starts: 0, ...stored, mode, where, usage: usage?.day === today() ? usage : undefined };
   }
 
   private async save(change: Partial<GatewayStatus>): Promise<GatewayStatus> {
     const next = { ...(await this.load()), ...change };
-    await this.ctx.storage.put("status", next);
+    const { usage: _usage, ...stored } = next;
+    await this.ctx.storage.put("status", stored);
     return next;
   }
 }

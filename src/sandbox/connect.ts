@@ -4,12 +4,12 @@
  * container the relay owns) and the connect is tried once more.
  */
 import type { Env } from "../env";
-import { gatewaySupervisor } from "../sandbox/supervisor";
-import { sandboxTransport } from "../sandbox/transport";
-import { GatewayClient } from "./client";
-import { loadDeviceSigner } from "./device";
-import { PairingRequiredError } from "./errors";
-import { urlTransport, type GatewayTransport } from "./transport";
+import { gatewaySupervisor } from "./supervisor";
+import { sandboxTransport } from "./transport";
+import { GatewayClient } from "../gateway/client";
+import { loadDeviceSigner } from "../gateway/device";
+import { PairingRequiredError } from "../gateway/errors";
+import { urlTransport, type GatewayTransport } from "../gateway/transport";
 
 /** Connects tried while pairing the relay's device (a concurrent connect can supersede a request). */
 const PAIRING_ATTEMPTS = 3;
