@@ -11,6 +11,7 @@
 import type { Env } from "../env";
 import { llmEgress } from "./llm-egress";
 import { LLM_HOST } from "./llm-providers";
+import { handleStateRequest, STATE_HOST } from "./state-egress";
 
 /** What the Containers runtime passes to an outbound handler besides the request. */
 export interface EgressContext {
@@ -22,4 +23,5 @@ export type EgressHandler = (request: Request, env: Env, ctx: EgressContext) => 
 
 export const EGRESS_HOSTS: Record<string, EgressHandler> = {
   [LLM_HOST]: (request, env, ctx) => llmEgress(request, env, ctx),
+  [STATE_HOST]: (request, env) => handleStateRequest(request, env),
 };
