@@ -11,6 +11,7 @@ import type { PolicyObject } from "./policy/policy-object";
 import type { BrowserSession } from "./sandbox/browser-session";
 import type { GatewaySupervisor } from "./sandbox/supervisor";
 import type { UsageObject } from "./sandbox/usage-object";
+import type { StateKeeper } from "./sandbox/state-keeper";
 
 export interface Env {
   /** Where messages wait between the platform's acknowledgement and their bridge (a few shards). */
@@ -40,6 +41,9 @@ export interface Env {
    * gateway on this machine, to loopback requests only. Never set it on a deployment.
    */
   DEV_BROWSER_ROUTE?: string;
+  /** The agent's state: snapshots (write-new-only) and their pointer's keeper. Unset: nothing is kept. */
+  STATE?: R2Bucket;
+  STATE_KEEPER: DurableObjectNamespace<StateKeeper>;
 
   /** Shared secret of the OpenClaw gateway (required). */
   GATEWAY_TOKEN: string;

@@ -102,6 +102,7 @@ export { ListenerObject } from "./bridge/listener-object";
 export { CommandRunner } from "./commands/runner";
 export { GatewaySupervisor } from "./sandbox/supervisor";
 export { PolicyObject } from "./policy/policy-object";
+export { StateKeeper } from "./sandbox/state-keeper";
 export { Sandbox } from "./sandbox/agent-sandbox";
 export { ContainerProxy } from "@cloudflare/sandbox";
 export { UsageObject } from "./sandbox/usage-object";

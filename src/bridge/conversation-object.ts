@@ -10,6 +10,7 @@ import type { Env } from "../env";
 import { connectToGateway, gatewayTransport } from "../sandbox/connect";
 import { gatewaySupervisor } from "../sandbox/supervisor";
 import { recordTurn } from "../sandbox/usage-object";
+import { stateKeeper } from "../sandbox/state-keeper";
 import { Inbox, type Turn } from "./inbox";
 import { decideStop, endStoppedTurn, type StopRequest, type StopResult, stopRefOf } from "./stop";
 import { runTurn, type TurnContext, type TurnOutcome } from "./turn";
@@ -113,6 +114,8 @@ export class ConversationObject extends DurableObject<Env> {
       this.inbox.finish(turn.seq, outcome.kind, Date.now(), outcome.kind === "failed" ? outcome.error : undefined);
     }
     await recordTurn(this.env, current.startedAt ?? current.receivedAt);
+    // The turn changed the agent's state (its session at least): a snapshot follows within a minute.
+    if (!this.env.GATEWAY_URL) await stateKeeper(this.env).changed().catch((error) => console.error("state snapshot request:", String(error)));
     if (this.inbox.pending() > 0) await this.ctx.storage.setAlarm(Date.now());
   }
 

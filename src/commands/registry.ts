@@ -12,6 +12,7 @@ import { redactSecrets } from "../policy/redact";
 import { allowCommand } from "./allow";
 import { auditCommand } from "./audit";
 import { backupCommand } from "./backup";
+import { backupsCommand } from "./backups";
 import { denyCommand } from "./deny";
 import { helpCommand } from "./help";
 import { logsCommand } from "./logs";
@@ -20,6 +21,7 @@ import { newCommand } from "./new";
 import { pairCommand } from "./pair";
 import { restartCommand } from "./restart";
 import { screenshotCommand } from "./screenshot";
+import { restoreCommand } from "./restore";
 import { statusCommand } from "./status";
 import { stopCommand } from "./stop";
 
@@ -83,6 +85,8 @@ export const commands: readonly Command[] = [
   auditCommand,
   stopCommand,
   screenshotCommand,
+  backupsCommand,
+  restoreCommand,
 ];
 
 export interface Invocation {

@@ -13,6 +13,8 @@ import { adapterFor } from "../adapters";
 import type { CommandReply, ReplyTarget } from "../adapters/types";
 import type { Env } from "../env";
 import { type CommandMedia, type Invocation, runCommand } from "./registry";
+import { isAdmin } from "../policy/admission";
+import { stateKeeper } from "../sandbox/state-keeper";
 
 export interface CommandJob {
   invocation: Invocation;
@@ -50,6 +52,8 @@ export class CommandRunner extends DurableObject<Env> {
       return;
     }
     await this.ctx.storage.put<Stored>("job", { ...job, state: "running" });
+    // Notices about the agent's state (a failed restore) go to the chats admins use.
+    if (isAdmin(this.env, job.invocation.actor)) await stateKeeper(this.env).rememberAdmin(job.reply).catch(() => undefined);
     const { result } = await runCommand(this.env, job.invocation);
     const reply = { ok: result.ok, title: result.title, text: result.text };
     if (this.waiting) this.waiting(reply);

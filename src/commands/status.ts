@@ -2,6 +2,7 @@ import { browserSession } from "../sandbox/browser-session";
 import { gatewaySupervisor } from "../sandbox/supervisor";
 import { usageLedger } from "../sandbox/usage-object";
 import { describeMonth, estimateMonth } from "./cost-estimate";
+import { stateLine } from "./state-status";
 import type { Command } from "./registry";
 import { turnStats } from "./turn-stats";
 
@@ -12,11 +13,12 @@ export const statusCommand: Command = {
   help: "The agent's state: gateway phase, OpenClaw version, uptime, queued turns, turn latency, last error, browser session, this month's cost estimate.",
   admin: true,
   async run({ env }) {
-    const [status, turns, usage, browser] = await Promise.all([
+    const [status, turns, usage, browser, state] = await Promise.all([
       gatewaySupervisor(env).status(),
       turnStats(env),
       usageLedger(env).month(),
       browserSession(env).status(),
+      stateLine(env),
     ]);
     const cost = estimateMonth(usage, Date.now());
     const uptimeMs = status.phase === "ready" && status.readyAt ? Date.now() - status.readyAt : undefined;
@@ -37,12 +39,13 @@ export const statusCommand: Command = {
           : "no session open"
       }${browser.lastError ? `; last error: ${browser.lastError.message}` : ""}`,
       `*Cost:* ${describeMonth(cost)}`,
+      ...state.lines,
     ];
     return {
       ok: true,
       title: "Status",
       text: lines.filter(Boolean).join("\n"),
-      data: { gateway: { ...status, uptimeMs }, turns, browser, cost: { usd: cost.estimate.usd, alwaysOnUsd: cost.alwaysOn.usd, awakeSeconds: usage.awakeSeconds } },
+      data: { gateway: { ...status, uptimeMs }, turns, browser, state: state.data, cost: { usd: cost.estimate.usd, alwaysOnUsd: cost.alwaysOn.usd, awakeSeconds: usage.awakeSeconds } },
     };
   },
 };

@@ -13,6 +13,7 @@ import { BROWSER_HOST } from "./browser-link";
 import { browserEgress } from "./browser-egress";
 import { llmEgress } from "./llm-egress";
 import { LLM_HOST } from "./llm-providers";
+import { handleStateRequest, STATE_HOST } from "./state-egress";
 
 /** What the Containers runtime passes to an outbound handler besides the request. */
 export interface EgressContext {
@@ -25,4 +26,5 @@ export type EgressHandler = (request: Request, env: Env, ctx: EgressContext) => 
 export const EGRESS_HOSTS: Record<string, EgressHandler> = {
   [LLM_HOST]: (request, env, ctx) => llmEgress(request, env, ctx),
   [BROWSER_HOST]: (request, env, ctx) => browserEgress(request, env, ctx),
+  [STATE_HOST]: (request, env) => handleStateRequest(request, env),
 };

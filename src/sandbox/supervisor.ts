@@ -22,6 +22,7 @@ import { addCall, today, type ModelCall, type UsageTotals } from "./model-usage"
 import { openSandbox, sandboxTransport } from "./transport";
 import { policy } from "../policy/policy-object";
 import { recordGatewayPhase } from "./usage-object";
+import { stateKeeper } from "./state-keeper";
 
 export type GatewayPhase = "stopped" | "starting" | "ready" | "unreachable";
 
@@ -177,6 +178,8 @@ export class GatewaySupervisor extends DurableObject<Env> {
       if (!(await gatewayProcessRunning(sandbox)) && !(await this.healthy(transport))) {
         // A model chosen with `/molt model` outlives restarts and sleeps: it wins over MODEL.
         const model = await policy(this.env).setting(PRIMARY_MODEL_SETTING);
+        // The agent's state goes back in place first (nothing happens where live state is there).
+        await stateKeeper(this.env).beforeGatewayStart();
         await startGatewayProcess(sandbox, model ? { ...this.env, MODEL: model } : this.env);
         status = await this.save({ starts: status.starts + 1 });
       }

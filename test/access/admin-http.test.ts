@@ -72,10 +72,10 @@ describe("the admin surface behind Access", () => {
     expect((await adminRequest("/admin/commands/allow", { body: { args: "slack:U1" } })).status).toBe(400);
   });
 
-  it("says plainly that backup has nothing to back up to", async () => {
+  it("says plainly that backup has nothing to back up here when the gateway runs elsewhere", async () => {
     const body = await json(await adminRequest("/admin/commands/backup", { body: {} }));
     expect(body.ok).toBe(false);
-    expect(body.text).toMatch(/No persistence is configured/);
+    expect(body.text).toMatch(/runs elsewhere.*not here/);
   });
 
   it("reports status with queued turns and latency fields", async () => {

@@ -20,6 +20,8 @@
 //   - contains "hold"         -> streams "Held: <words>" in 3 chunks, and holds the rest after the
 //                                first until POST /_test/release (so a test can see the first
 //                                token arrive while the model has not finished)
+//   - contains "recall"       -> "Recall: <the earlier user messages' words, joined by ' | '>" (what
+//                                the gateway sent of the session's history; "Recall: nothing" if none)
 //
 // With `apiKey`, every model request must carry `Authorization: Bearer <apiKey>` (else 401), as a
 // real provider would: a key only the Worker knows, added on the way out.
@@ -204,7 +206,14 @@ function plan(body, state) {
   if (/\bkeep talking\b/.test(lw)) return { text: longText(words), chunks: 150, delayMs: 200 };
   if (/\bslow\b/.test(lw)) return { text: `Slow echo: ${words}. ` + "tick ".repeat(20), chunks: 10, delayMs: 300 };
   if (/\blong\b/.test(lw)) return { text: longText(words), chunks: 12, delayMs: 10 };
+  if (/\brecall\b/.test(lw)) return { text: `Recall: ${earlierUserWords(messages).join(" | ") || "nothing"}`, chunks: 2, delayMs: 10 };
   return { text: `Echo: ${words}`, chunks: 3, delayMs: 20 };
+}
+
+/** The words of every user message before the latest one: the session's history as sent. */
+function earlierUserWords(messages) {
+  const all = messages.filter((m) => m?.role === "user").map((m) => stripEnvelope(textOf(m.content))).filter(Boolean);
+  return all.slice(0, -1);
 }
 
 // ---- HTTP ----
