@@ -15,7 +15,7 @@ import { eventually, slackCalls, slackMessages, uniqueChannel } from "../support
  * Which commands are for admins only, written out: a promise to users, not something to read back
  * from the registry (flipping `admin` on a command must fail this file).
  */
-const ADMIN_ONLY = ["status", "restart", "pair", "allow", "deny", "model", "new", "logs", "backup", "audit", "screenshot"] as const;
+const ADMIN_ONLY = ["status", "restart", "pair", "allow", "deny", "model", "new", "logs", "backup", "audit", "screenshot", "backups", "restore"] as const;
 const FOR_EVERYONE = ["help", "stop"] as const;
 
 /** Audit entries of one actor, by command name and outcome. */
@@ -51,6 +51,8 @@ describe("/molt on Slack", () => {
       backup: "",
       audit: "5",
       screenshot: "https://example.com",
+      backups: "",
+      restore: "1",
     };
     for (const name of ADMIN_ONLY) {
       const answer = await slash(`${name} ${args[name]}`.trim(), { user: sneaky });

@@ -76,7 +76,17 @@ export const MOLT_SUBCOMMANDS: readonly SubCommandSpec[] = [
     description: "The gateway's last log lines, secrets redacted (admins)",
     options: [{ name: "n", description: "How many lines", type: INTEGER, min_value: 1, max_value: 200 }],
   },
-  { name: "backup", description: "Back up the agent's state now (admins)" },
+  {
+    name: "backup",
+    description: "Back up the agent's state now (admins)",
+    options: [{ name: "force", description: "`--force`: make it current even if much smaller", type: STRING, choices: choices("--force") }],
+  },
+  { name: "backups", description: "The agent's state snapshots kept (admins)" },
+  {
+    name: "restore",
+    description: "Put a snapshot of the agent's state back, and restart (admins)",
+    options: [{ name: "generation", description: "The snapshot's generation (see /molt backups)", type: STRING, required: true }],
+  },
   {
     name: "audit",
     description: "The last admin actions (admins)",
