@@ -108,6 +108,8 @@ export default defineConfig({
                 TEST_MODEL_URL: inject("modelUrl"),
                 TEST_CHAOS_CONTROL_URL: inject("chaosControlUrl"),
                 ...policyBindings,
+                // The soak's Telegram DMs come from ever-new users: let them through without pairing.
+                DM_POLICY: "telegram:open",
               },
             },
           })),

@@ -5,11 +5,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { eventually, mention, slackCalls, slackFault, slackMessages, uniqueChannel } from "../support/slack-relay";
-import { postUpdate, privateText, telegramCalls, telegramChat, telegramFault, uniqueChatId } from "../support/telegram-relay";
+import { allowedChatId, postUpdate, privateText, telegramCalls, telegramChat, telegramFault } from "../support/telegram-relay";
 
 describe("a dropped connection while the answer is delivered", () => {
   it("Telegram: the final sendMessage is dropped once, and the answer still arrives, once", async () => {
-    const user = uniqueChatId();
+    const user = await allowedChatId();
     await telegramFault({ method: "sendMessage", chat_id: user, disconnect: true, times: 1 });
     expect((await postUpdate(privateText(user, "dropped final please"))).status).toBe(200);
 

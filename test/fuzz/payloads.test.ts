@@ -14,7 +14,7 @@ import { INTAKE_SHARDS } from "../../src/bridge/intake-object";
 import { testSecrets } from "../secrets";
 import { eventually } from "../support/slack-relay";
 import { slackSignature } from "../support/slack-sign";
-import { postUpdate, privateText, telegramChat, uniqueChatId } from "../support/telegram-relay";
+import { allowedChatId, postUpdate, privateText, telegramChat } from "../support/telegram-relay";
 import { TELEGRAM_SECRET_HEADER } from "../../src/adapters/telegram/verify";
 import { type FuzzCase, fuzzCase, MISSIGNED_CHAT_BASE } from "./generate";
 
@@ -136,7 +136,7 @@ describe(`fuzzing the inbound routes (seed ${seed}, ${cases} cases)`, () => {
 
     // The Worker is healthy, and a real message still goes all the way through.
     expect((await SELF.fetch("https://relay.test/healthz")).status).toBe(200);
-    const user = uniqueChatId();
+    const user = await allowedChatId();
     expect((await postUpdate(privateText(user, "still there after the fuzz?"))).status).toBe(200);
     await eventually(
       async () => (await telegramChat(user)).messages.find((m) => m.kind === "text" && m.text.includes("still there after the fuzz")),

@@ -116,6 +116,12 @@ export async function telegramFault(fault: Record<string, unknown>): Promise<voi
   expect(response.ok).toBe(true);
 }
 
+/** Turn the emulator's rate limits off (or back on) for one chat: for tests of other behaviour that post faster than Telegram allows. */
+export async function telegramLimitsFor(chatId: number, mode: "off" | "channel" | "all"): Promise<void> {
+  const response = await fetch(`${control()}limits`, { method: "POST", body: JSON.stringify({ mode, chat_id: chatId }) });
+  expect(response.ok).toBe(true);
+}
+
 export async function expectNoUnmatchedTelegramCalls(): Promise<void> {
   const { unmatched } = (await (await fetch(`${control()}unmatched`)).json()) as { unmatched: unknown[] };
   expect(unmatched).toEqual([]);

@@ -11,7 +11,7 @@ import { openTelegramReply, type TelegramReplyOptions, telegramLimits } from "..
 import type { RetryPolicy } from "../../src/adapters/retry";
 import type { MediaItem } from "../../src/adapters/types";
 import { eventually } from "../support/slack-relay";
-import { expectNoUnmatchedTelegramCalls, telegramCalls, telegramChat, telegramFault, uniqueChatId } from "../support/telegram-relay";
+import { expectNoUnmatchedTelegramCalls, telegramCalls, telegramChat, telegramFault, telegramLimitsFor, uniqueChatId } from "../support/telegram-relay";
 
 afterAll(expectNoUnmatchedTelegramCalls);
 
@@ -63,6 +63,8 @@ describe("private chats: drafts, then the message", () => {
 
   it("falls back to sendMessage + editMessageText when drafts are refused", async () => {
     const target = privateTarget();
+    // This test's sink edits with no pause (minEditIntervalMs 0): the fallback is under test here, not the pace.
+    await telegramLimitsFor(target.chat_id, "off");
     await telegramFault({ method: "sendMessageDraft", chat_id: target.chat_id, status: 400, description: "Bad Request: method is not available for this chat", times: 10 });
     const { sink, logs } = open(target);
     const stream = await sink.startText();
