@@ -18,6 +18,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import { recordBrowserSession } from "./usage-object";
 import {
   acquireSession,
   BrowserLimitError,
@@ -190,6 +191,8 @@ export class BrowserSession extends DurableObject<Env> {
     if (!held || this.held?.id !== held.id) return;
     this.held = undefined;
     await this.ctx.storage.delete(SESSION_KEY);
+    // Browser Rendering bills a session while it is held open: count it for the cost view.
+    await recordBrowserSession(this.env, Date.now() - held.since);
   }
 
   private touch(): void {

@@ -6,6 +6,7 @@ import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { relayFrames } from "../../src/sandbox/browser-link";
 import { IDLE_CLOSE_MS, type BrowserSession } from "../../src/sandbox/browser-session";
+import { usageLedger } from "../../src/sandbox/usage-object";
 import { cdpClient, openSocket } from "../support/cdp-client";
 
 const BINDING = "https://browser-rendering";
@@ -185,6 +186,7 @@ describe("BrowserSession", () => {
 
   it("closes the session once no socket has been open for the idle time", async () => {
     const stub = freshSession();
+    const before = (await usageLedger(env).month()).browserSeconds;
     const probe = await connect(stub);
     await probe.call("Browser.getVersion");
     probe.close();
@@ -201,6 +203,8 @@ describe("BrowserSession", () => {
     });
     await runDurableObjectAlarm(stub);
     expect((await stub.status()).open).toBe(false);
+    // The time it was held counts in the usage ledger (the console's cost view).
+    expect((await usageLedger(env).month()).browserSeconds).toBeGreaterThan(before);
     // Browser Rendering (here: miniflare) ends the browser process asynchronously after the DELETE.
     await expect.poll(bindingSessions, { timeout: 10_000, interval: 100 }).not.toContain(sessionId);
   });
