@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { escapeHtml, isBalanced, markdownToTelegramHtml, TELEGRAM_TEXT_LIMIT } from "../../src/adapters/telegram/format";
 import { splitText } from "../../src/adapters/split";
-import { emulatorCall, uniqueChatId } from "../support/telegram-relay";
+import { emulatorCall, telegramLimitsFor, uniqueChatId } from "../support/telegram-relay";
 
 /** What Telegram's HTML parser would accept: only its tags, balanced, and no bare `<`, `>` or `&`. */
 function acceptable(html: string): boolean {
@@ -65,6 +65,8 @@ describe("markdownToTelegramHtml", () => {
     }
     // And the emulator's parser, which answers "can't parse entities" the way Telegram does, agrees.
     const chat = uniqueChatId();
+    // Many sends in a row: the parser is under test here, not Telegram's pace.
+    await telegramLimitsFor(chat, "off");
     for (const input of hostile) {
       const result = await emulatorCall("sendMessage", { chat_id: chat, text: markdownToTelegramHtml(input), parse_mode: "HTML" });
       expect(result.ok, `${input}: ${result.description}`).toBe(true);

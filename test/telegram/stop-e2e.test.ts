@@ -11,7 +11,7 @@ import { conversation } from "../../src/bridge/conversation-object";
 import type { Turn } from "../../src/bridge/inbox";
 import { eventually } from "../support/slack-relay";
 import { modelRequests, pressTelegramStop } from "../support/stop";
-import { emulatorCall, expectNoUnmatchedTelegramCalls, postUpdate, privateText, telegramCalls, telegramChat, uniqueChatId } from "../support/telegram-relay";
+import { emulatorCall, expectNoUnmatchedTelegramCalls, postUpdate, privateText, telegramCalls, telegramChat, allowedChatId } from "../support/telegram-relay";
 
 afterAll(expectNoUnmatchedTelegramCalls);
 
@@ -45,7 +45,7 @@ async function pressAnswer(response: Response): Promise<Answer> {
 // Each of these waits for the real gateway's answers, some of them twice.
 describe("Telegram's Stop button", { timeout: 240_000 }, () => {
   it("stops a long answer mid-stream: the run is aborted, the answer says stopped, nothing more comes, the next message is answered", async () => {
-    const user = uniqueChatId();
+    const user = await allowedChatId();
     const words = "keep talking to me on telegram";
     const button = await longAnswer(user, words);
     expect(button).toMatchObject({ reply_markup: { inline_keyboard: [[{ text: STOP_BUTTON_TEXT }]] } });
@@ -81,7 +81,7 @@ describe("Telegram's Stop button", { timeout: 240_000 }, () => {
   });
 
   it("refuses a press from someone who didn't ask, and the answer goes on", async () => {
-    const user = uniqueChatId();
+    const user = await allowedChatId();
     const button = await longAnswer(user, "keep talking while someone else presses");
 
     const refused = await pressAnswer(await pressTelegramStop(user, button.message_id, user + 1));
@@ -99,7 +99,7 @@ describe("Telegram's Stop button", { timeout: 240_000 }, () => {
 
 describe("/molt stop on Telegram", () => {
   it("stops the current run, and says so when nothing runs", async () => {
-    const user = uniqueChatId();
+    const user = await allowedChatId();
     const words = "keep talking until told to stop";
     await longAnswer(user, words);
 
@@ -122,7 +122,7 @@ describe("/molt stop on Telegram", () => {
   });
 
   it("does nothing after the answer finished", async () => {
-    const user = uniqueChatId();
+    const user = await allowedChatId();
     await postUpdate(privateText(user, "just a quick hello"));
     await eventually(async () => (await telegramChat(user)).messages.find((m) => m.text.includes("Echo: just a quick hello")), 90_000, "the answer");
     const late = (await (await postUpdate(privateText(user, "/molt stop 1"))).json()) as { text: string };
