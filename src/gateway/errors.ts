@@ -68,6 +68,9 @@ export class PairingRequiredError extends GatewayRequestError {
 /** The agent's run ended in an error (the model or a tool failed), as opposed to the transport. */
 export class RunFailedError extends GatewayError {
   constructor(message: string) {
-    super(`agent run failed: ${message}`, false);
+    // A gateway that is draining for a restart refuses new work: the run is tried again once it is back.
+    super(`agent run failed: ${message}`, DRAINING.test(message));
   }
 }
+
+const DRAINING = /\bgateway is draining\b/i;

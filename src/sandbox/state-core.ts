@@ -213,6 +213,26 @@ export class StateKeeperCore {
     }
   }
 
+  /**
+   * Before a retry restarts the agent: can the snapshot the lockout waits for be restored now?
+   * Every object must be back in R2. When it can't, the retry is put off with a longer backoff and
+   * the running agent is left alone (a restart would only interrupt it and fail the same way).
+   */
+  async readyToRetryRestore(): Promise<boolean> {
+    const lockout = await this.storage.get<Lockout>(K.lockout);
+    if (!lockout) return false;
+    const manifest = await readManifest(this.deps.bucket, lockout.generation).catch(() => null);
+    const problem = manifest ? await verifyObjects(this.deps.bucket, manifest.files).catch((error) => describe(error)) : `snapshot ${lockout.generation} has no manifest`;
+    if (!problem) return true;
+    const attempts = lockout.attempts + 1;
+    await this.storage.put<Lockout>(K.lockout, { ...lockout, attempts, nextAttemptAt: this.deps.now() + backoffMs(attempts), error: problem });
+    await this.storage.put<Failure>(K.failure, { at: this.deps.now(), what: "restore", error: problem });
+    if (attempts % 5 === 0) {
+      await this.deps.notify(`The agent's state still can't be restored (${problem}). The agent runs without its memory; retrying with backoff (attempt ${attempts}).`);
+    }
+    return false;
+  }
+
   /** `/molt restore <generation>`: make that snapshot the state of the (stopped) gateway's container. */
   async restoreTo(generation: number): Promise<RestoreResult> {
     const record = (await this.records()).find((r) => r.generation === generation);

@@ -106,7 +106,8 @@ export class StateKeeper extends DurableObject<Env> {
     // Never wake a sleeping container: it was snapshotted before it slept, and restores when it wakes.
     const awake = (await gatewaySupervisor(this.env).status()).phase === "ready";
     if (restoreAt !== undefined && restoreAt <= now) {
-      if (awake) await gatewaySupervisor(this.env).restart();
+      // Restart (which restores first) only once the snapshot's objects are all back in R2.
+      if (awake && (await this.core().readyToRetryRestore())) await gatewaySupervisor(this.env).restart();
     } else if ((due !== undefined && due <= now) || (snapshotAt !== undefined && snapshotAt <= now)) {
       if (awake) await this.snapshot(due !== undefined ? "turns" : "retry");
       else await this.ctx.storage.delete("due");

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { MAX_ATTEMPTS, MAX_GATEWAY_WAIT_MS, mayRetry } from "../../src/bridge/conversation-object";
+import { RunFailedError } from "../../src/gateway/errors";
 
 const now = 1_800_000_000_000;
 
@@ -23,5 +24,16 @@ describe("retrying a turn", () => {
     const failing = { kind: "retry", error: "the connection to the agent was lost" } as const;
     expect(mayRetry(failing, { attempts: MAX_ATTEMPTS - 1, startedAt: now }, now)).toBe(true);
     expect(mayRetry(failing, { attempts: MAX_ATTEMPTS, startedAt: now }, now)).toBe(false);
+  });
+});
+
+describe("a run refused by a gateway that is restarting", () => {
+  // OpenClaw's own words (gateway-work-admission): a draining gateway refuses new work. The turn is
+  // tried again once the gateway is back, instead of telling the user it failed.
+  it("is retried, while a run the model or a tool failed is not", () => {
+    expect(new RunFailedError("Gateway is draining; new tasks are not accepted").retryable).toBe(true);
+    expect(new RunFailedError("gateway is draining for restart").retryable).toBe(true);
+    expect(new RunFailedError("401 invalid api key").retryable).toBe(false);
+    expect(new RunFailedError("tool exec failed: the drain pipe is blocked").retryable).toBe(false);
   });
 });

@@ -235,10 +235,20 @@ describe("restore on start", () => {
       await rig.core.beforeGatewayStart();
       const second = (await rig.core.status()).lockout!;
       expect(second.attempts).toBe(2);
-      expect(second.nextAttemptAt - rig.clock.now).toBeGreaterThan(first);
+      const secondGap = second.nextAttemptAt - rig.clock.now;
+      expect(secondGap).toBeGreaterThan(first);
+
+      // A retry that is due while the object is still missing puts itself off (longer backoff)
+      // instead of restarting the running agent for a restore that would fail the same way.
+      rig.clock.now = second.nextAttemptAt;
+      expect(await rig.core.readyToRetryRestore()).toBe(false);
+      const third = (await rig.core.status()).lockout!;
+      expect(third).toMatchObject({ attempts: 3, error: expect.stringMatching(/openclaw-agent\.sqlite is missing/) });
+      expect(third.nextAttemptAt - rig.clock.now).toBeGreaterThan(secondGap);
 
       // The object is back (say R2 recovered): the retry replaces the memory-less state.
       await rig.bucket.put(objectKey(agentDb.sha256), saved, { sha256: agentDb.sha256 });
+      expect(await rig.core.readyToRetryRestore()).toBe(true);
       expect(await rig.core.beforeGatewayStart()).toMatchObject({ ok: true, result: { restored: true, generation: 1 } });
       expect((await rig.core.status()).lockout).toBeUndefined();
       expect(rig.container.files.has("agents/main/agent/openclaw-agent.sqlite")).toBe(true);
