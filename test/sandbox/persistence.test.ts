@@ -4,14 +4,14 @@
  * handler through the container's egress, R2 and the keeper. The tests run in order and share the
  * agent's container, as a deployment would.
  */
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { runCommand } from "../../src/commands/registry";
 import { objectKey, readManifest } from "../../src/sandbox/state-manifest";
 import { stateKeeper } from "../../src/sandbox/state-keeper";
 import { gatewaySupervisor } from "../../src/sandbox/supervisor";
 import { openSandbox } from "../../src/sandbox/transport";
-import { agentStats, stoppedAgent } from "../support/agent";
+import { agentSandboxObject, agentStats, readyAgent, stoppedAgent } from "../support/agent";
 import { slash } from "../support/slack-admin";
 import { eventually, mention, slackCalls, slackMessages, uniqueChannel } from "../support/slack-relay";
 
@@ -86,6 +86,64 @@ describe("the agent's state across a wiped container", () => {
     const snapshotsAfter = (await agentStats()).execs.filter((command) => command.includes("agent-state.mjs snapshot")).length;
     expect(snapshotsAfter - snapshotsBefore).toBe(1);
     generation = (await stateKeeper(env).status()).current!.generation;
+  }, COLD_START_MS);
+
+  it("saves the state when the idle time runs out, before the container sleeps, and wakes with it", async () => {
+    await readyAgent();
+    const channel = uniqueChannel();
+    const { ts } = await mention(channel, "remember the word persimmon");
+    await eventually(answer(channel, ts, "Echo: remember the word persimmon"), COLD_START_MS, "the answer");
+    const before = (await stateKeeper(env).status()).current!;
+    const awake = await agentStats();
+
+    // The idle time runs out the way the SDK sees it: a short `sleepAfter`, then the Container's
+    // own alarm, which finds the activity expired and calls `onActivityExpired` (the relay's hook
+    // saves the state, then the SDK stops the container).
+    const sandbox = agentSandboxObject();
+    await runInDurableObject(sandbox, (instance) => (instance as unknown as { setSleepAfter(s: string): Promise<void> }).setSleepAfter("1s"));
+    try {
+      await eventually(async () => {
+        await runInDurableObject(sandbox, async (instance) => {
+          await new Promise((resolve) => setTimeout(resolve, 1_500));
+          await (instance as unknown as { alarm(): Promise<void> }).alarm();
+        });
+        return (await agentStats()).running ? undefined : true;
+      }, 120_000, "the container to sleep");
+    } finally {
+      await runInDurableObject(sandbox, (instance) => (instance as unknown as { setSleepAfter(s: string): Promise<void> }).setSleepAfter("3m"));
+    }
+    const saved = (await stateKeeper(env).status()).current!;
+    expect(saved.reason).toBe("sleep");
+    expect(saved.generation).toBeGreaterThan(before.generation);
+    // The snapshot was taken in the container that then slept.
+    const asleep = await agentStats();
+    expect(asleep.history.at(-1)).toMatchObject({ dir: awake.dir });
+    generation = saved.generation;
+
+    // The next message wakes a new container on an empty disk; the conversation goes on.
+    await mention(channel, "recall it", { threadTs: ts });
+    const recalled = await eventually(answer(channel, ts, "Recall:"), COLD_START_MS, "the answer after the sleep");
+    expect(recalled!.text).toContain("remember the word persimmon");
+    expect((await agentStats()).dir).not.toBe(awake.dir);
+  }, 2 * COLD_START_MS);
+
+  it("keeps a much smaller snapshot (the agent database gone) without making it current", async () => {
+    await readyAgent();
+    const sandbox = openSandbox(env);
+    const db = '"${OPENCLAW_STATE_DIR:-$HOME/.openclaw}/agents/main/agent/openclaw-agent.sqlite"';
+    const current = (await stateKeeper(env).status()).current!;
+    expect((await sandbox.exec(`mv ${db} ${db}.aside`)).exitCode).toBe(0);
+    try {
+      const backup = await admin("backup");
+      expect(backup.result.ok).toBe(false);
+      expect(backup.result.text).toMatch(/kept but not made current/);
+      const held = (backup.result.data as { held: { generation: number } }).held;
+      const status = await stateKeeper(env).status();
+      expect(status.current?.generation).toBe(current.generation);
+      expect(status.held?.generation).toBe(held.generation);
+    } finally {
+      expect((await sandbox.exec(`mv ${db}.aside ${db}`)).exitCode).toBe(0);
+    }
   }, COLD_START_MS);
 
   it("cannot delete or replace a snapshot from inside the container", async () => {
