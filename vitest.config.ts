@@ -28,10 +28,14 @@ export default defineConfig({
   test: {
     globalSetup: ["./test/global-setup.ts"],
     testTimeout: 120_000,
-    // In the sandbox project, dropped loopback connections inside the emulated container runtime
-    // surface as unhandled "Network connection lost" rejections (not yet traced to their source).
-    // They are still printed; every assertion still runs and fails a test as before.
-    dangerouslyIgnoreUnhandledErrors: true,
+    // One unhandled rejection is known and comes from the SDK, not the relay: when a container
+    // stops while a response from it is still streaming, @cloudflare/containers (0.3.7,
+    // `Container.containerFetch`) pipes the body with `pipeTo(...).finally(...)` and no `catch`, so
+    // the runtime's "Network connection lost." escapes. The emulated runtime cuts those streams
+    // exactly as a stopping container does (traced by adding the missing `catch` there: the
+    // rejections went away). Only that error, with that exact message, is let through; any other
+    // unhandled error still fails the run.
+    onUnhandledError: (error) => (error.message === "Network connection lost." ? false : undefined),
     hookTimeout: 120_000,
     projects: [
       {
