@@ -4,8 +4,7 @@
  * check the name, so it is checked here against `models.list` first.
  */
 import type { GatewayClient } from "../gateway/client";
-import { policy } from "../policy/policy-object";
-import { PRIMARY_MODEL_SETTING } from "../sandbox/model-setting";
+import { gatewaySupervisor } from "../sandbox/supervisor";
 import { withGateway } from "./gateway";
 import type { Command } from "./registry";
 
@@ -14,9 +13,6 @@ interface ModelEntry {
   provider: string;
   name?: string;
 }
-
-/** Where the chosen model is remembered, so the start of the next gateway can apply it again. */
-export { PRIMARY_MODEL_SETTING };
 
 export const modelCommand: Command = {
   name: "model",
@@ -42,7 +38,8 @@ export const modelCommand: Command = {
         baseHash: config.hash,
         note: "molt-relay: /molt model",
       });
-      await policy(env).setSetting(PRIMARY_MODEL_SETTING, match);
+      // Remembered by the supervisor, so the start of the next gateway applies it again.
+      await gatewaySupervisor(env).setPrimaryModel(match);
       return {
         ok: true,
         title: "Model",

@@ -17,10 +17,8 @@ import {
   startGatewayProcess,
   stopGatewayProcess,
 } from "./lifecycle";
-import { PRIMARY_MODEL_SETTING } from "./model-setting";
 import { addCall, today, type ModelCall, type UsageTotals } from "./model-usage";
 import { openSandbox, sandboxTransport } from "./transport";
-import { policy } from "../policy/policy-object";
 import { recordGatewayPhase } from "./usage-object";
 import { stateKeeper } from "./state-keeper";
 
@@ -158,6 +156,15 @@ export class GatewaySupervisor extends DurableObject<Env> {
     await this.ctx.storage.put("lastModelCall", call);
   }
 
+  /** The model chosen with `/molt model`: it outlives restarts and sleeps (applied at each start). */
+  async setPrimaryModel(model: string): Promise<void> {
+    await this.ctx.storage.put("primaryModel", model);
+  }
+
+  async primaryModel(): Promise<string | undefined> {
+    return this.ctx.storage.get<string>("primaryModel");
+  }
+
   async recordVersion(version: string): Promise<void> {
     const current = await this.load();
     if (current.version !== version) await this.save({ version });
@@ -177,7 +184,7 @@ export class GatewaySupervisor extends DurableObject<Env> {
       // while one runs or still holds the port (a killed one may take seconds to let go).
       if (!(await gatewayProcessRunning(sandbox)) && !(await this.healthy(transport))) {
         // A model chosen with `/molt model` outlives restarts and sleeps: it wins over MODEL.
-        const model = await policy(this.env).setting(PRIMARY_MODEL_SETTING);
+        const model = await this.primaryModel();
         // The agent's state goes back in place first (nothing happens where live state is there).
         await stateKeeper(this.env).beforeGatewayStart();
         await startGatewayProcess(sandbox, model ? { ...this.env, MODEL: model } : this.env);

@@ -13,6 +13,7 @@ import { gatewaySupervisor } from "../../src/sandbox/supervisor";
 import { openSandbox, SANDBOX_ID } from "../../src/sandbox/transport";
 import { TEST_MODEL_KEY } from "../secrets";
 import { readyAgent } from "../support/agent";
+import { runCommand } from "../../src/commands/registry";
 import { expectNoUnmatchedContainerCalls, host, sandboxObjectId } from "../support/container";
 import { eventually, expectNoUnmatchedSlackCalls, mention, slackMessages, uniqueChannel } from "../support/slack-relay";
 
@@ -146,4 +147,52 @@ describe("model keys stay in the Worker", () => {
     const refused = await call("http://127.0.0.1:8787/_dev/llm/molt/v1/files", { DEV_LLM_ROUTE: "1" });
     expect(refused.status).toBe(403);
   });
+});
+
+describe("the model, chosen and missing, through the Worker", () => {
+  it("/molt model lists the gateway's models and sets the primary; the next turn's call goes through the Worker with it", async () => {
+    await readyAgent();
+    const admin = (args: string[]) => runCommand(env, { name: "model", args, actor: "slack:U0ADMIN" });
+    const listed = await admin([]);
+    expect(listed.result.ok).toBe(true);
+    const available = (listed.result.data as { available: string[] }).available;
+    const standIn = available.find((name) => name.startsWith("molt/"));
+    expect(standIn).toBeDefined();
+
+    const set = await admin([standIn!]);
+    expect(set.result).toMatchObject({ ok: true, data: { primary: standIn } });
+    expect(await gatewaySupervisor(env).primaryModel()).toBe(standIn);
+    const refused = await admin(["nobody/no-such-model"]);
+    expect(refused.result.ok).toBe(false);
+    expect(refused.result.text).toMatch(/No model `nobody\/no-such-model`/);
+
+    const channel = uniqueChannel();
+    const { ts } = await mention(channel, "after choosing the model");
+    await eventually(answer(channel, ts, "Echo: after choosing the model"), TURN_MS, "the answer");
+    const call = (await modelRequests()).find((r) => r.words.includes("after choosing the model"));
+    expect(call).toMatchObject({ unauthorized: false });
+    expect((await gatewaySupervisor(env).status()).usage?.calls).toBeGreaterThan(0);
+  }, TURN_MS);
+
+  it("tells the chat plainly when the provider refuses the Worker's key, instead of hanging", async () => {
+    await readyAgent();
+    // The provider revokes the key the Worker holds (a missing key ends the same way: a 401 that
+    // the handler passes on unchanged, or answers itself when it has no key at all, tested above).
+    const revoke = (revoked: boolean) => fetch(`${env.TEST_MODEL_URL}/_test/revoke-key`, { method: "POST", body: JSON.stringify({ revoked }) });
+    await revoke(true);
+    try {
+      const channel = uniqueChannel();
+      const { ts } = await mention(channel, "hello with a revoked key");
+      const shown = await eventually(
+        async () => (await slackMessages(channel)).find((m) => m.thread_ts === ts && !m.streaming && /:warning:/.test(m.text)),
+        TURN_MS,
+        "the error in the chat",
+      );
+      console.log("SHOWN", shown!.text);
+      expect(shown!.text).toMatch(/key/i);
+      expect((await modelRequests()).some((r) => r.unauthorized)).toBe(true);
+    } finally {
+      await revoke(false);
+    }
+  }, TURN_MS);
 });

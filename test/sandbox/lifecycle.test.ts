@@ -8,8 +8,6 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { conversation } from "../../src/bridge/conversation-object";
-import { PRIMARY_MODEL_SETTING } from "../../src/sandbox/model-setting";
-import { policy } from "../../src/policy/policy-object";
 import { gatewaySupervisor } from "../../src/sandbox/supervisor";
 import { SANDBOX_ID } from "../../src/sandbox/transport";
 import { agentStats, GATEWAY_ID, readyAgent, storedSleepAfter, stoppedAgent } from "../support/agent";
@@ -115,7 +113,7 @@ describe("gateway in the Sandbox container", () => {
 
   it("restarts on demand with the model chosen by /molt model, once the old gateway let go of its port", async () => {
     const before = await readyAgent();
-    await policy(env).setSetting(PRIMARY_MODEL_SETTING, "molt/stand-in");
+    await gatewaySupervisor(env).setPrimaryModel("molt/stand-in");
     const status = await gatewaySupervisor(env).restart();
     expect(status.phase).toBe("ready");
     const stats = await agentStats();

@@ -27,7 +27,8 @@
 // real provider would: a key only the Worker knows, added on the way out.
 //
 // API:  const m = await startModelServer({ port: 0 });  m.url (no /v1), m.requests, m.close()
-// HTTP: GET /_test/requests -> {requests: [{at, words}]} (read-only; for tests in workerd)
+// HTTP: GET /_test/requests -> {requests: [{at, words, cutOff, finished, unauthorized}]} (for tests in workerd)
+//       POST /_test/revoke-key {"revoked": true|false} -> with `apiKey`, refuse every key (401) until false
 // CLI:  node test/support/model-server.mjs --port 0   (prints the URL, runs until killed)
 
 import http from "node:http";
@@ -245,6 +246,7 @@ export async function startModelServer({ port = 0, host = "127.0.0.1", apiKey } 
     },
   };
   const sockets = new Set();
+  let keyRevoked = false;
 
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, "http://x");
@@ -252,7 +254,7 @@ export async function startModelServer({ port = 0, host = "127.0.0.1", apiKey } 
       // Read-only, for tests: what the model was asked (the user's words only), to prove a message never got here.
       if (req.method === "GET" && url.pathname === "/_test/requests") {
         res.writeHead(200, { "content-type": "application/json" });
-        return res.end(JSON.stringify({ requests: requests.map(({ at, words, cutOff, finished }) => ({ at, words, cutOff: cutOff === true, finished: finished === true })) }));
+        return res.end(JSON.stringify({ requests: requests.map(({ at, words, cutOff, finished, unauthorized }) => ({ at, words, cutOff: cutOff === true, finished: finished === true, unauthorized: unauthorized === true })) }));
       }
       if (req.method === "POST" && url.pathname === "/_test/release") {
         releaseHeld();
@@ -260,7 +262,13 @@ export async function startModelServer({ port = 0, host = "127.0.0.1", apiKey } 
         res.writeHead(200, { "content-type": "application/json" });
         return res.end("{}");
       }
-      if (apiKey && req.headers.authorization !== `Bearer ${apiKey}`) {
+      // The provider revokes the key (or takes it back): every call is refused until restored.
+      if (req.method === "POST" && url.pathname === "/_test/revoke-key") {
+        keyRevoked = (await readJson(req)).revoked === true;
+        res.writeHead(200, { "content-type": "application/json" });
+        return res.end("{}");
+      }
+      if (apiKey && (keyRevoked || req.headers.authorization !== `Bearer ${apiKey}`)) {
         requests.push({ at: Date.now(), path: url.pathname, words: "", unauthorized: true });
         res.writeHead(401, { "content-type": "application/json" });
         return res.end(JSON.stringify({ error: { message: "invalid or missing API key", type: "authentication_error" } }));

@@ -1,9 +1,7 @@
 /** Overview: the agent's state as the supervisor and the bridges already know it. Never wakes the container. */
 import { describeMonth, estimateMonth } from "../../../commands/cost-estimate";
-import { PRIMARY_MODEL_SETTING } from "../../../commands/model";
 import { formatDuration } from "../../../commands/status";
 import { turnStats } from "../../../commands/turn-stats";
-import { policy } from "../../../policy/policy-object";
 import { gatewaySupervisor } from "../../../sandbox/supervisor";
 import { usageLedger } from "../../../sandbox/usage-object";
 import { formatAge } from "../layout";
@@ -15,7 +13,7 @@ export async function overviewPage({ env, now }: PageContext) {
   const [status, turns, model, month] = await Promise.all([
     gatewaySupervisor(env).status(),
     turnStats(env, now),
-    policy(env).setting(PRIMARY_MODEL_SETTING),
+    gatewaySupervisor(env).primaryModel(),
     usageLedger(env).month(now),
   ]);
   const up = status.phase === "ready" && status.readyAt ? formatDuration(now - status.readyAt) : undefined;
