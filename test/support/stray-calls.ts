@@ -18,6 +18,7 @@ interface Unmatched {
 const emulators = () => [
   { name: "Slack", control: env.SLACK_API_URL ? new URL("/_emulator/unmatched", env.SLACK_API_URL).href : undefined },
   { name: "Telegram", control: env.TELEGRAM_API_URL ? `${env.TELEGRAM_API_URL}/_emulator/unmatched` : undefined },
+  { name: "Discord", control: env.DISCORD_API_URL ? `${env.DISCORD_API_URL.replace(/\/api\/v10$/, "")}/_emulator/unmatched` : undefined },
 ];
 
 async function unmatched(control: string): Promise<Unmatched[]> {
