@@ -7,13 +7,14 @@
  */
 import { env } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
+import { renderPressReply } from "../../src/adapters/discord/index";
 import type { DiscordReplyTarget } from "../../src/adapters/discord/parse";
 import { parseInteraction, parseInteractionBody } from "../../src/adapters/discord/parse";
 import { openDiscordReply } from "../../src/adapters/discord/reply";
 import { openDiscordStopButton, STOP_BUTTON_LABEL, WORKING_TEXT } from "../../src/adapters/discord/stop-button";
 import { PayloadError } from "../../src/errors";
 import { eventually } from "../support/slack-relay";
-import { discordCalls, discordDeleted, discordMessagesWithComponents, expectNoUnmatchedDiscordCalls, uniqueId } from "../support/discord-relay";
+import { discordCalls, discordDeleted, discordMessagesWithComponents, expectNoUnmatchedDiscordCalls, postInteraction, uniqueId } from "../support/discord-relay";
 
 afterAll(expectNoUnmatchedDiscordCalls);
 
@@ -125,5 +126,21 @@ describe("a press, parsed", () => {
     expect(() => parseInteractionBody(press({ component_type: 2 }))).toThrow(PayloadError);
     expect(() => parseInteractionBody(press({ custom_id: "molt:stop:1", component_type: 2 }, { message: undefined }))).toThrow(PayloadError);
     expect(() => parseInteractionBody(press({ custom_id: "x".repeat(101), component_type: 2 }))).toThrow(PayloadError);
+  });
+
+  it("answers a press on a button that isn't the relay's with an ephemeral note, through the Worker", async () => {
+    const response = await postInteraction(press({ custom_id: "someone-else", component_type: 2 }, { application_id: env.DISCORD_APPLICATION_ID }));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ type: 4, data: { flags: 64, content: expect.stringContaining("isn't something molt-relay handles") } });
+  });
+
+  it("is answered by what the stop did: a deferred update, an ephemeral note, or 'thinking' when not done in time", () => {
+    const where = { ...target(), reply_to: null, interaction: { application_id: "1", token: "t" } };
+    const answer = (reply: { ok: boolean; pending?: boolean }) => renderPressReply(env, where, [{ title: "Stop", text: "Only the person who asked…", ...reply }], () => undefined).json();
+    return Promise.all([
+      expect(answer({ ok: true })).resolves.toEqual({ type: 6 }),
+      expect(answer({ ok: false })).resolves.toMatchObject({ type: 4, data: { flags: 64, content: "Only the person who asked…" } }),
+      expect(answer({ ok: false, pending: true })).resolves.toEqual({ type: 5, data: { flags: 64 } }),
+    ]);
   });
 });
