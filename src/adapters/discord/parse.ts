@@ -1,8 +1,9 @@
 /**
  * Turning verified Discord input into inbound events. Pure: nothing here calls Discord.
  *
- * - Interactions (HTTP): PING, and `/molt <sub-command>` as an admin command. Other types are
- *   answered but carry no event.
+ * - Interactions (HTTP): PING, `/molt <sub-command>` as an admin command, and a press on a Stop
+ *   button (a MESSAGE_COMPONENT) as the command `stop <ref>`. Other types are answered but carry
+ *   no event.
  * - Gateway MESSAGE_CREATE: a DM to the bot, or a channel message that mentions the bot or replies
  *   to it, is a message for the agent. Bots (ourselves included), webhooks and system messages are
  *   ignored. One conversation per channel; a thread is a channel of its own, and so is a DM.

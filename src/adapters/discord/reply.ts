@@ -1,7 +1,8 @@
 /**
  * The Discord ReplySink: "typing…" kept alive while the agent works, answers streamed by
  * post-and-edit (as a reply to the message that asked), files from R2 as attachments, and relay
- * notices. A slash command's result edits its interaction's original response instead.
+ * notices. A slash command's result edits its interaction's original response instead. While the
+ * turn's stop control offers it, the streaming answer carries the Stop button (stop-button.ts).
  *
  * Discord shows typing for ~10 s, so the sink repeats it every `statusRefreshMs` until the answer
  * is finished, a file is posted, the status is cleared, or `maxStatusMs` passes.
