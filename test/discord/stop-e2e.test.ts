@@ -5,7 +5,7 @@
  * request is cut off), what was shown is kept and marked as stopped, the button goes, nothing more
  * comes for that turn, and the next message is answered. Only the person who asked (or an admin)
  * may stop it; a press after the answer finished does nothing; a mis-signed press is a 401 and a
- * malformed one a 400, and neither stops anything.
+ * malformed one a 400, and neither stops anything. `/molt stop` stops the run in the channel too.
  */
 import { env } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
@@ -18,6 +18,7 @@ import {
   answerToPress,
   DISCORD_ADMIN,
   discordCalls,
+  moltInteraction,
   discordMessagesWithComponents,
   expectNoUnmatchedDiscordCalls,
   ownGateway,
@@ -159,3 +160,19 @@ describe("Discord's Stop button", { timeout: 240_000 }, () => {
 function forgedHeaders(press: object): Promise<Record<string, string>> {
   return signedHeaders(JSON.stringify({ ...press, data: { custom_id: "molt:stop:999", component_type: 2 } }));
 }
+
+describe("/molt stop on Discord", { timeout: 240_000 }, () => {
+  it("stops the current run in the channel, for the person who asked, and takes the button off", async () => {
+    const words = "keep talking until the slash command";
+    const { channel, asker } = await longAnswer(words);
+    const response = await postInteraction(moltInteraction("stop", {}, { channel, user: asker }));
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as { type: number; data?: { content?: string; flags?: number } };
+    expect(answer).toMatchObject({ type: 4, data: { flags: EPHEMERAL } });
+    expect(answer.data?.content).toContain("Stopped.");
+    await eventually(async () => (await discordMessagesWithComponents(channel)).find((m) => /_stopped_$/.test(m.content)), 30_000, "the answer marked stopped", calls(channel));
+    await eventually(async () => (await withButton(channel)).length === 0, 10_000, "the button to go");
+    await eventually(async () => (await modelRequests(words)).some((request) => request.cutOff), 30_000, "the model request to be cut off");
+    expect((await turnsOf(channel))[0]).toMatchObject({ state: "stopped", stoppedBy: `discord:${asker}` });
+  });
+});
