@@ -22,6 +22,8 @@
 //   GET  /_emulator/calls?channel_id=C      GET /_emulator/messages?channel_id=C
 //   GET  /_emulator/interactions?token=T    GET /_emulator/commands     GET /_emulator/unmatched
 //   GET  /_emulator/gateway?token=BOT_TOKEN (the bot's id, connections, identifies, resumes)
+//   POST /_emulator/press?channel_id=C    POST /_emulator/press-answer    GET /_emulator/presses
+//        (message components and button presses: discord-buttons.mjs)
 //   POST /_emulator/gateway/{message|drop|close|stop-acks|reconnect|invalid-session|redispatch|config}
 //
 // API:  const d = await startDiscordEmulator({ port: 0 }); d.url (the API base, .../api/v10), d.close()
@@ -31,6 +33,7 @@ import { createHash, randomUUID } from "node:crypto";
 import http from "node:http";
 import { pathToFileURL } from "node:url";
 import { WebSocketServer } from "ws";
+import { buttonControl, componentsProblem, pressesOf } from "./discord-buttons.mjs";
 
 const TEXT_LIMIT = 2000;
 const UPLOAD_LIMIT = 10 * 1024 * 1024;
@@ -289,6 +292,7 @@ const ROUTES = [
   ["GET", /^\/users\/@me$/, "users.me", (state, { token }) => ({ value: bot(state, token).user })],
   ["POST", /^\/channels\/(?<channel>\d+)\/messages$/, "messages.create", createMessage, "messages"],
   ["PATCH", /^\/channels\/(?<channel>\d+)\/messages\/(?<message>\d+)$/, "messages.edit", editMessage, "messages"],
+  ["DELETE", /^\/channels\/(?<channel>\d+)\/messages\/(?<message>\d+)$/, "messages.delete", deleteMessage],
   ["POST", /^\/channels\/(?<channel>\d+)\/typing$/, "typing", (state, { params }) => {
     channel(state, params.channel).typing.push(Date.now());
     return { status: 204 };
@@ -342,7 +346,7 @@ function contentProblem(content, files) {
 
 function createMessage(state, { params, body, files, token }) {
   const payload = body.payload_json ? JSON.parse(body.payload_json) : body;
-  const problem = contentProblem(payload.content, files);
+  const problem = contentProblem(payload.content, files) ?? componentsProblem(payload.components);
   if (problem) return { error: [400, problem] };
   const tooBig = files.find((file) => file.bytes > UPLOAD_LIMIT);
   if (tooBig) return { error: [413, "Request entity too large", 40005] };
@@ -358,6 +362,8 @@ function createMessage(state, { params, body, files, token }) {
     author: bot(state, token).user,
     edits: 0,
     message_reference: payload.message_reference ?? null,
+    components: payload.components ?? [],
+    flags: payload.flags ?? 0,
     allowed_mentions: payload.allowed_mentions ?? null,
     attachments: files.map((file, i) => ({ id: String(i), filename: file.filename, size: file.bytes, sha256: file.sha256, content_type: file.type })),
     timestamp: new Date().toISOString(),
@@ -370,11 +376,23 @@ function createMessage(state, { params, body, files, token }) {
 function editMessage(state, { params, body }) {
   const message = channel(state, params.channel).messages.find((m) => m.id === params.message);
   if (!message) return { error: [404, "Unknown Message", 10008] };
-  const problem = contentProblem(body.content, message.attachments);
+  // Fields an edit leaves out stay as they are (text, components).
+  const problem = (body.content === undefined ? undefined : contentProblem(body.content, message.attachments)) ?? componentsProblem(body.components);
   if (problem) return { error: [400, problem] };
-  message.content = body.content;
+  if (body.content === undefined && body.components === undefined) return { error: [400, "Cannot send an empty message", 50006] };
+  if (body.content !== undefined) message.content = body.content;
+  if (body.components !== undefined) message.components = body.components;
   message.edits++;
   return { value: message };
+}
+
+function deleteMessage(state, { params }) {
+  const c = channel(state, params.channel);
+  const index = c.messages.findIndex((m) => m.id === params.message);
+  if (index < 0) return { error: [404, "Unknown Message", 10008] };
+  const [removed] = c.messages.splice(index, 1);
+  (c.deleted ??= []).push(removed);
+  return { status: 204 };
 }
 
 function putCommands(state, key, body) {
@@ -400,6 +418,7 @@ function takeFault(state, method, path) {
 // ---- control ----------------------------------------------------------------------------------
 
 async function control(state, req, res, url) {
+  if (await buttonControl(state, req, res, url, { channel, readRaw, send, snowflake })) return;
   const route = `${req.method} ${url.pathname}`;
   const input = req.method === "POST" ? JSON.parse((await readRaw(req)).toString("utf8") || "{}") : {};
   const channelId = url.searchParams.get("channel_id") ?? undefined;
@@ -413,11 +432,13 @@ async function control(state, req, res, url) {
     case "GET /_emulator/calls":
       return send(res, 200, { calls: state.calls.filter((c) => !channelId || c.channel_id === channelId) });
     case "GET /_emulator/messages":
-      return send(res, 200, channelId ? { messages: channel(state, channelId).messages, typing: channel(state, channelId).typing } : { channels: [...state.channels.keys()] });
+      return send(res, 200, channelId ? { messages: channel(state, channelId).messages, typing: channel(state, channelId).typing, deleted: channel(state, channelId).deleted ?? [] } : { channels: [...state.channels.keys()] });
     case "GET /_emulator/interactions":
       return send(res, 200, interaction(state, url.searchParams.get("token") ?? ""));
     case "GET /_emulator/commands":
       return send(res, 200, state.commands);
+    case "GET /_emulator/presses":
+      return send(res, 200, { presses: pressesOf(state) });
     case "GET /_emulator/unmatched":
       return send(res, 200, { unmatched: state.unmatched });
     case "GET /_emulator/gateway": {

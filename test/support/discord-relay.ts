@@ -165,3 +165,54 @@ export async function ownGateway(options: { heartbeatInterval?: number } = {}) {
     control: (action: Parameters<typeof gatewayControl>[0], body: Record<string, unknown> = {}) => gatewayControl(action, { token, ...body }),
   };
 }
+
+// ---- Stop buttons --------------------------------------------------------------------------------
+
+export interface DiscordComponentRow {
+  type: number;
+  components: { type: number; style: number; label?: string; custom_id?: string }[];
+}
+
+/** A channel's messages with their components (the Stop button). */
+export async function discordMessagesWithComponents(channel: string): Promise<(DiscordMessageRecord & { components: DiscordComponentRow[] })[]> {
+  return (await discordMessages(channel)) as never;
+}
+
+/** Messages the relay deleted in a channel. */
+export async function discordDeleted(channel: string): Promise<DiscordMessageRecord[]> {
+  return ((await (await fetch(control(`messages?channel_id=${channel}`))).json()) as { deleted: DiscordMessageRecord[] }).deleted;
+}
+
+/**
+ * `user` presses the Stop button on `messageId` (at the emulator, which only lets a user press a
+ * button that is there; `force` with `customId`: a press that crossed the answer's end). Answers
+ * the MESSAGE_COMPONENT interaction Discord would send, unsigned.
+ */
+export async function pressDiscordButton(channel: string, messageId: string, user: string, options: { customId?: string; force?: boolean; dm?: boolean } = {}) {
+  const response = await fetch(control(`press?channel_id=${channel}`), {
+    method: "POST",
+    body: JSON.stringify({
+      message_id: messageId,
+      user_id: user,
+      application_id: env.DISCORD_APPLICATION_ID,
+      ...(options.dm ? {} : { guild_id: "1000000000000000777" }),
+      ...(options.customId ? { custom_id: options.customId } : {}),
+      ...(options.force ? { force: true } : {}),
+    }),
+  });
+  const body = (await response.json()) as { ok: boolean; interaction?: { token: string } & Record<string, unknown>; message?: string };
+  if (!body.ok || !body.interaction) throw new Error(`no button to press: ${body.message}`);
+  return body.interaction;
+}
+
+export type PressResponse = { type: number; data?: { content?: string; flags?: number } };
+
+/** The relay's answer to a press (signed and posted as Discord would), checked by the emulator as Discord checks it. */
+export async function answerToPress(interaction: { token: string }): Promise<PressResponse> {
+  const response = await postInteraction(interaction);
+  expect(response.status).toBe(200);
+  const answer = (await response.json()) as PressResponse;
+  const checked = await fetch(control("press-answer"), { method: "POST", body: JSON.stringify({ token: interaction.token, response: answer }) });
+  expect(checked.status, await checked.clone().text()).toBe(200);
+  return answer;
+}

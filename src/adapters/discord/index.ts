@@ -11,6 +11,7 @@ import { discordApiConfig, discordRequest, interactionPath } from "./api";
 import { createDiscordGateway } from "./gateway";
 import { type DiscordReplyTarget, parseInteraction, parseInteractionBody, PLATFORM } from "./parse";
 import { discordLimits, EPHEMERAL, fitted, NO_MENTIONS, openDiscordReply } from "./reply";
+import { discordStop } from "./stop-button";
 import { verifyDiscordRequest } from "./verify";
 
 export const DISCORD_INTERACTIONS_PATH = "/discord/interactions";
@@ -19,6 +20,7 @@ export const DISCORD_INTERACTIONS_PATH = "/discord/interactions";
 const PONG = 1;
 const CHANNEL_MESSAGE = 4;
 const DEFERRED_CHANNEL_MESSAGE = 5;
+const DEFERRED_UPDATE_MESSAGE = 6;
 const AUTOCOMPLETE_RESULT = 8;
 
 export const discordAdapter: Adapter = {
@@ -43,12 +45,29 @@ export const discordAdapter: Adapter = {
         const target = parsed.event.reply as DiscordReplyTarget;
         return { events: [parsed.event], ack: (replies, later) => renderCommandReplies(env, target, replies, later) };
       }
+      case "press": {
+        const target = parsed.event.reply as DiscordReplyTarget;
+        return { events: [parsed.event], ack: (replies, later) => renderPressReply(env, target, replies, later) };
+      }
     }
   },
 
   openReply: (env, target) => openDiscordReply(env, target as DiscordReplyTarget),
   listen: (host) => createDiscordGateway(host),
+  stop: discordStop,
 };
+
+/**
+ * The answer to a Stop button press. Stopped: a deferred update (type 6), which changes nothing on
+ * screen by itself; the answer then ends marked as stopped and loses its button. Refused, or
+ * nothing left to stop: an ephemeral note to the presser only. Not done in time: like any command.
+ */
+export function renderPressReply(env: Env, target: DiscordReplyTarget, replies: CommandReply[], later: (work: Promise<unknown>) => void): Response {
+  const [reply] = replies;
+  if (!reply || reply.pending) return renderCommandReplies(env, target, replies, later);
+  if (reply.ok) return Response.json({ type: DEFERRED_UPDATE_MESSAGE });
+  return ephemeral(reply.text);
+}
 
 /**
  * A `/molt` result, seen only by the admin who ran it. Done within the ack: the answer itself

@@ -1,8 +1,9 @@
 /**
  * Turning verified Discord input into inbound events. Pure: nothing here calls Discord.
  *
- * - Interactions (HTTP): PING, and `/molt <sub-command>` as an admin command. Other types are
- *   answered but carry no event.
+ * - Interactions (HTTP): PING, `/molt <sub-command>` as an admin command, and a press on a Stop
+ *   button (a MESSAGE_COMPONENT) as the command `stop <ref>`. Other types are answered but carry
+ *   no event.
  * - Gateway MESSAGE_CREATE: a DM to the bot, or a channel message that mentions the bot or replies
  *   to it, is a message for the agent. Bots (ourselves included), webhooks and system messages are
  *   ignored. One conversation per channel; a thread is a channel of its own, and so is a DM.
@@ -11,7 +12,8 @@ import * as v from "valibot";
 import { PayloadError } from "../../errors";
 import type { InboundCommand, InboundMessage, ReplyTarget } from "../types";
 import { commandText } from "./commands";
-import { Interaction, issueSummary, type MessageCreate } from "./schemas";
+import { ComponentInteraction, Interaction, issueSummary, type MessageCreate } from "./schemas";
+import { STOP_CUSTOM_ID_PREFIX } from "./stop-button";
 
 export const PLATFORM = "discord";
 
@@ -29,15 +31,23 @@ export interface DiscordReplyTarget extends ReplyTarget {
 export type ParsedInteraction =
   | { kind: "ping" }
   | { kind: "command"; event: InboundCommand }
+  /** A press on a Stop button: the command `stop <ref>` from the person who pressed it. */
+  | { kind: "press"; event: InboundCommand }
   | { kind: "autocomplete" }
   | { kind: "unsupported"; type: number };
 
 /** Interaction types (Discord's numbers). */
 const PING = 1;
 const APPLICATION_COMMAND = 2;
+const MESSAGE_COMPONENT = 3;
 const AUTOCOMPLETE = 4;
+/** Component types (Discord's numbers). */
+const BUTTON = 2;
 
-export function parseInteractionBody(body: string): Interaction {
+/** A checked interaction; a MESSAGE_COMPONENT one is checked against its own, stricter shape. */
+export type CheckedInteraction = Interaction | ComponentInteraction;
+
+export function parseInteractionBody(body: string): CheckedInteraction {
   let value: unknown;
   try {
     value = JSON.parse(body);
@@ -46,10 +56,15 @@ export function parseInteractionBody(body: string): Interaction {
   }
   const result = v.safeParse(Interaction, value);
   if (!result.success) throw new PayloadError(`Discord interaction: ${issueSummary(result.issues)}`);
-  return result.output;
+  if (result.output.type !== MESSAGE_COMPONENT) return result.output;
+  const component = v.safeParse(ComponentInteraction, value);
+  if (!component.success) throw new PayloadError(`Discord component interaction: ${issueSummary(component.issues)}`);
+  return component.output;
 }
 
-export function parseInteraction(interaction: Interaction): ParsedInteraction {
+export function parseInteraction(interaction: CheckedInteraction): ParsedInteraction {
+  if (interaction.type === MESSAGE_COMPONENT) return parsePress(interaction as ComponentInteraction);
+  interaction = interaction as Interaction;
   if (interaction.type === PING) return { kind: "ping" };
   if (interaction.type === AUTOCOMPLETE) return { kind: "autocomplete" };
   if (interaction.type !== APPLICATION_COMMAND || interaction.data?.name !== "molt") return { kind: "unsupported", type: interaction.type };
@@ -75,6 +90,37 @@ export function parseInteraction(interaction: Interaction): ParsedInteraction {
     } satisfies DiscordReplyTarget,
   };
   return { kind: "command", event };
+}
+
+/**
+ * A press on a Stop button (`molt:stop:<ref>`) under an answer: the command `stop <ref>` in that
+ * channel's conversation, from the person who pressed it (the bridge decides whether they may).
+ * Its result answers the press itself (index.ts). Other components are not the relay's.
+ */
+function parsePress(interaction: ComponentInteraction): ParsedInteraction {
+  const { custom_id: customId, component_type: componentType } = interaction.data;
+  if (componentType !== BUTTON || !customId.startsWith(STOP_CUSTOM_ID_PREFIX)) return { kind: "unsupported", type: interaction.type };
+  const user = interaction.member?.user ?? interaction.user;
+  const channel = interaction.channel_id ?? interaction.channel?.id ?? interaction.message.channel_id;
+  if (!user || !channel) throw new PayloadError("Discord button press without a user or channel");
+  if (user.bot) return { kind: "unsupported", type: interaction.type };
+  const name = user.global_name ?? user.username;
+  const event: InboundCommand = {
+    kind: "command",
+    text: `stop ${customId.slice(STOP_CUSTOM_ID_PREFIX.length)}`.trim(),
+    conversation: `discord:${channel}`,
+    dedupeKeys: [`discord:interaction:${interaction.id}`],
+    sender: { id: `discord:${user.id}`, ...(name ? { name } : {}) },
+    direct: !interaction.guild_id,
+    reply: {
+      platform: PLATFORM,
+      channel_id: channel,
+      guild_id: interaction.guild_id ?? null,
+      reply_to: null,
+      interaction: { application_id: interaction.application_id, token: interaction.token },
+    } satisfies DiscordReplyTarget,
+  };
+  return { kind: "press", event };
 }
 
 /** Message types that people write: DEFAULT and REPLY. */

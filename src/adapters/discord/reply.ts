@@ -1,7 +1,8 @@
 /**
  * The Discord ReplySink: "typing…" kept alive while the agent works, answers streamed by
  * post-and-edit (as a reply to the message that asked), files from R2 as attachments, and relay
- * notices. A slash command's result edits its interaction's original response instead.
+ * notices. A slash command's result edits its interaction's original response instead. While the
+ * turn's stop control offers it, the streaming answer carries the Stop button (stop-button.ts).
  *
  * Discord shows typing for ~10 s, so the sink repeats it every `statusRefreshMs` until the answer
  * is finished, a file is posted, the status is cleared, or `maxStatusMs` passes.
@@ -17,6 +18,7 @@ import { type DiscordApiConfig, discordApiConfig, discordRequest, interactionPat
 import { DISCORD_TEXT_LIMIT, markdownToDiscord } from "./format";
 import { multipartMessage } from "./media";
 import type { DiscordReplyTarget } from "./parse";
+import { stopComponents, takeButtonOff, turnButton } from "./stop-button";
 
 export const DISCORD_UPLOAD_LIMIT = 10 * 1024 * 1024;
 
@@ -62,9 +64,16 @@ export function openDiscordReply(env: Env, target: DiscordReplyTarget, options: 
     return { message_reference: { message_id: target.reply_to, channel_id: target.channel_id, fail_if_not_exists: false } };
   };
 
-  async function post(markdown: string): Promise<string> {
+  async function post(markdown: string, components?: RESTPostAPIChannelMessageJSONBody["components"]): Promise<string> {
     const content = fitted(markdown);
-    const body: RESTPostAPIChannelMessageJSONBody = { content, ...reference(), allowed_mentions: NO_MENTIONS, nonce: newNonce(), enforce_nonce: true };
+    const body: RESTPostAPIChannelMessageJSONBody = {
+      content,
+      ...reference(),
+      ...(components ? { components } : {}),
+      allowed_mentions: NO_MENTIONS,
+      nonce: newNonce(),
+      enforce_nonce: true,
+    };
     const message = await discordRequest<{ id: string }>(config, "POST", `${channelPath}/messages`, { json: body, idempotent: true });
     return message.id;
   }
@@ -73,12 +82,38 @@ export function openDiscordReply(env: Env, target: DiscordReplyTarget, options: 
     for (const part of splitText(markdown, limits.maxTextLength)) await post(part);
   }
 
-  const editor: MessageEditor = {
-    post,
-    async edit(id, markdown) {
-      await discordRequest(config, "PATCH", `${channelPath}/messages/${id}`, { json: { content: fitted(markdown), allowed_mentions: NO_MENTIONS }, idempotent: true });
-    },
-  };
+  async function edit(id: string, markdown: string): Promise<void> {
+    // Without `components` an edit leaves the message's Stop button as it is.
+    await discordRequest(config, "PATCH", `${channelPath}/messages/${id}`, { json: { content: fitted(markdown), allowed_mentions: NO_MENTIONS }, idempotent: true });
+  }
+
+  /** The turn's Stop button (stop-button.ts), while it is offered: it rides on the answer's newest message. */
+  const button = turnButton(target);
+  async function postAnswerPart(markdown: string): Promise<string> {
+    await button.posting;
+    const carrying = button.message;
+    if (carrying?.working) {
+      // The "working" placeholder becomes the answer's first message, button and all.
+      try {
+        await edit(carrying.id, markdown);
+        carrying.working = false;
+        replied = true;
+        return carrying.id;
+      } catch (error) {
+        log(describe("taking over the working message", error));
+        button.message = undefined;
+        await discordRequest(config, "DELETE", `${channelPath}/messages/${carrying.id}`, { idempotent: true }).catch(() => undefined);
+      }
+    }
+    if (!button.ref) return post(markdown);
+    button.answering = true;
+    const id = await post(markdown, stopComponents(button.ref) as RESTPostAPIChannelMessageJSONBody["components"]);
+    button.message = { id, working: false };
+    if (carrying && !carrying.working) await takeButtonOff(config, target, carrying.id).catch((error) => log(describe("moving the stop button", error)));
+    return id;
+  }
+
+  const editor: MessageEditor = { post: postAnswerPart, edit };
 
   let typing: ReturnType<typeof setInterval> | undefined;
   let typingUntil = 0;

@@ -52,6 +52,28 @@ export const Interaction = v.object({
   ),
 });
 export type Interaction = v.InferOutput<typeof Interaction>;
+
+/**
+ * A MESSAGE_COMPONENT interaction (type 3): a press on a button of one of the bot's messages.
+ * Checked on top of `Interaction`: it must say who pressed what, where, with a token to answer.
+ */
+export const ComponentInteraction = v.object({
+  id: Snowflake,
+  application_id: Snowflake,
+  type: v.literal(3),
+  token: v.pipe(v.string(), v.minLength(1), v.maxLength(1000)),
+  guild_id: v.optional(Snowflake),
+  channel_id: v.optional(Snowflake),
+  channel: v.optional(v.object({ id: Snowflake })),
+  member: v.optional(v.object({ user: User })),
+  user: v.optional(User),
+  message: v.object({ id: Snowflake, channel_id: v.optional(Snowflake) }),
+  data: v.object({
+    custom_id: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
+    component_type: v.pipe(v.number(), v.integer()),
+  }),
+});
+export type ComponentInteraction = v.InferOutput<typeof ComponentInteraction>;
 export type InteractionOption = OptionShape;
 
 /** Every Gateway payload: an opcode, its data, and for dispatches a sequence number and a name. */
