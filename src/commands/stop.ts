@@ -10,12 +10,12 @@ const NESTED_LOOKUP = 50;
 /**
  * Stops the agent's current run in this conversation: the gateway's run is aborted and the answer
  * ends where it was, marked as stopped. Open to everyone; the bridge lets only the person who
- * asked, or an admin, stop a run. A platform's own stop control (Slack's stop button, Telegram's
- * Stop button) arrives as this command too, naming the run it was shown for.
+ * asked, or an admin, stop a run. A platform's own stop control (the adapter's stop capability)
+ * arrives as this command too, naming the run it was shown for.
  *
- * Where a conversation holds others (a Slack channel, whose threads are conversations of their
- * own, while a slash command only knows the channel), `/molt stop` there stops the runs in them
- * that the caller may stop.
+ * Where a conversation holds others (a channel whose threads are conversations of their own,
+ * while a slash command only knows the channel), `/molt stop` there stops the runs in them that
+ * the caller may stop.
  */
 export const stopCommand: Command = {
   name: "stop",
