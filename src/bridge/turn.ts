@@ -7,7 +7,7 @@
 import { isRetryable } from "../adapters/retry";
 import type { ReplySink, StopControl, TextStream, WorkingStatus } from "../adapters/types";
 import type { GatewayClient } from "../gateway/client";
-import { GatewayError, RunFailedError } from "../gateway/errors";
+import { GatewayError, RunFailedError, runFailureHint } from "../gateway/errors";
 import { chatAbort, chatSend, finishedRunText } from "../gateway/methods";
 import { subscribeRun } from "../gateway/run-events";
 import type { GatewayTransport } from "../gateway/transport";
@@ -250,7 +250,7 @@ async function failure(turn: Turn, ctx: TurnContext, error: unknown, stream: Tex
   // retries): the answer is not lost, the turn is tried again and delivers the finished reply
   // from the session (recovery.ts). Nothing is marked delivered until a delivery succeeded.
   if (isRetryable(error, true)) return { kind: "retry", error: text };
-  await quietly(ctx.sink.postNotice(`Sorry, that failed: ${text}`, "error"));
+  await quietly(ctx.sink.postNotice(`Sorry, that failed: ${text}${runFailureHint(error)}`, "error"));
   await quietly(ctx.sink.clearStatus());
   return { kind: "failed", error: text };
 }

@@ -74,3 +74,16 @@ export class RunFailedError extends GatewayError {
 }
 
 const DRAINING = /\bgateway is draining\b/i;
+
+/**
+ * What the user can do about a failed run, where the relay knows better than OpenClaw's own words.
+ * A model call refused for its key (401/403): OpenClaw says to re-authenticate the provider, but
+ * the agent holds no key (the Worker adds it on the way out), so the fix is the Worker's secret.
+ */
+export function runFailureHint(error: unknown): string {
+  if (!(error instanceof RunFailedError)) return "";
+  if (/\b(HTTP 40[13]|authentication failed|invalid or missing API key|no model provider key)\b/i.test(error.message)) {
+    return " The model provider refused the key: model keys are kept by the relay, not the agent, so an admin sets the provider's key on the Worker (`wrangler secret put ANTHROPIC_API_KEY`, `OPENAI_API_KEY` or `OPENAI_COMPATIBLE_API_KEY`). `/molt status` shows the failed model calls.";
+  }
+  return "";
+}

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { MAX_ATTEMPTS, MAX_GATEWAY_WAIT_MS, mayRetry } from "../../src/bridge/conversation-object";
-import { RunFailedError } from "../../src/gateway/errors";
+import { RunFailedError, runFailureHint } from "../../src/gateway/errors";
 
 const now = 1_800_000_000_000;
 
@@ -35,5 +35,15 @@ describe("a run refused by a gateway that is restarting", () => {
     expect(new RunFailedError("gateway is draining for restart").retryable).toBe(true);
     expect(new RunFailedError("401 invalid api key").retryable).toBe(false);
     expect(new RunFailedError("tool exec failed: the drain pipe is blocked").retryable).toBe(false);
+  });
+});
+
+describe("a run the model provider refused for its key", () => {
+  it("tells the user that the key is the Worker's secret, not something to fix in the agent", () => {
+    // OpenClaw's own words for a 401 from the provider (seen end to end in test/sandbox/keys.test.ts).
+    const refused = new RunFailedError("⚠️ molt/stand-in request failed (authentication failed, HTTP 401). Re-authenticate the provider and try again.");
+    expect(runFailureHint(refused)).toMatch(/wrangler secret put ANTHROPIC_API_KEY/);
+    expect(runFailureHint(new RunFailedError("tool exec failed: exit 1"))).toBe("");
+    expect(runFailureHint(new Error("HTTP 401"))).toBe("");
   });
 });

@@ -188,8 +188,9 @@ describe("the model, chosen and missing, through the Worker", () => {
         TURN_MS,
         "the error in the chat",
       );
-      console.log("SHOWN", shown!.text);
-      expect(shown!.text).toMatch(/key/i);
+      // OpenClaw's words (HTTP 401), and where the key really is: the Worker's secret.
+      expect(shown!.text).toMatch(/HTTP 401/);
+      expect(shown!.text).toMatch(/model keys are kept by the relay, not the agent.*wrangler secret put/);
       expect((await modelRequests()).some((r) => r.unauthorized)).toBe(true);
     } finally {
       await revoke(false);
