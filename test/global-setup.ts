@@ -77,7 +77,18 @@ export default async function setup(project: TestProject) {
           },
         })
       : undefined,
-    project.name === "sandbox" ? startContainerHost() : undefined,
+    project.name === "sandbox"
+      ? startContainerHost({
+          env: {
+            // The image's own setting (container/Dockerfile): the browser is the Worker's
+            // pass-through on the virtual host browser.internal.
+            BROWSER_CDP_URL: "http://browser.internal",
+            // Test-only: the test page is on this machine's loopback, and browser.internal
+            // resolves to the emulated container's loopback address.
+            BROWSER_ALLOW_PRIVATE_NETWORK: "1",
+          },
+        })
+      : undefined,
   ]);
   project.provide("slackApiUrl", slack.url);
   project.provide("telegramApiUrl", telegram.url);

@@ -28,6 +28,22 @@ for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) 
 console.log("rest: " + rest.trim());
 `;
 
+// No proxy: a fresh agent ignores HTTP_PROXY, as OpenClaw's CDP socket does. It resolves the name
+// and connects to port 80 itself.
+const DIRECT = `
+import http from "node:http";
+import { lookup } from "node:dns/promises";
+const body = await new Promise((resolve, reject) => {
+  http.get("http://echo.internal/direct", { agent: new http.Agent() }, (response) => {
+    let text = "";
+    response.on("data", (chunk) => (text += chunk));
+    response.on("end", () => resolve(JSON.parse(text)));
+  }).on("error", reject);
+});
+const unknown = await lookup("not-intercepted.internal").then(() => "resolved", (error) => error.code);
+console.log(JSON.stringify({ url: body.url, unknown }));
+`;
+
 describe("outbound handlers", () => {
   it("answers a process's plain HTTP to a virtual host with the Worker's handler", async () => {
     const { name, sandbox } = uniqueSandbox("egress");
@@ -57,5 +73,15 @@ describe("outbound handlers", () => {
     // Not handled by the Worker: it went for the real network, where the name does not resolve.
     expect(result.stdout.trim()).toBe("unreachable");
     expect((await containerStats(name)).outbound).toEqual([]);
+  });
+
+  it("resolves an intercepted name in the container, so a program that ignores HTTP_PROXY reaches the handler too", async () => {
+    const { name, sandbox } = uniqueSandbox("egress");
+    await sandbox.writeFile("/workspace/direct.mjs", DIRECT);
+    const result = await sandbox.exec("node direct.mjs", { timeout: 30_000 });
+    expect(result.stderr).toBe("");
+    // A name nothing intercepts resolves as usual (here: not at all).
+    expect(JSON.parse(result.stdout)).toEqual({ url: "http://echo.internal/direct", unknown: "ENOTFOUND" });
+    expect((await containerStats(name)).outbound).toEqual([{ method: "GET", url: "http://echo.internal/direct" }]);
   });
 });

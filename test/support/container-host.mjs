@@ -11,6 +11,9 @@
  * - an outbound HTTP proxy (the processes get HTTP_PROXY): requests for a host the Durable Object
  *   intercepted (`interceptOutboundHttp`) go over the container's WebSocket to the Durable Object,
  *   which calls the Worker's handler and streams the answer back; other hosts go out directly.
+ *   Intercepted names also resolve in the container (container-dns.mjs, preloaded into its Node
+ *   processes), to its own address, where the proxy takes plain connections on port 80: programs
+ *   that ignore HTTP_PROXY reach the handler too, as on Cloudflare.
  *
  * Emulation detail: OpenClaw treats any 127.x peer as local, while in a real container the relay is
  * a remote peer. The port forwarder therefore adds `X-Forwarded-For` from a trusted proxy to what
@@ -22,13 +25,14 @@ import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { WebSocketServer } from "ws";
 import { CONTROL_PLANE_PORT, killGroup, startControlPlane } from "./control-plane.mjs";
 import { startEgressProxy } from "./egress-proxy.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const NODE_BIN_DIR = path.join(ROOT, "node_modules/.bin");
+const CONTAINER_DNS = pathToFileURL(path.join(ROOT, "test/support/container-dns.mjs")).href;
 const REMOTE_PEER = "203.0.113.7";
 const FORWARDED = ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip"];
 
@@ -232,6 +236,9 @@ function networkEnv(c) {
     NODE_USE_ENV_PROXY: "1",
     NO_PROXY: `localhost,${c.ip}`,
     no_proxy: `localhost,${c.ip}`,
+    // Intercepted names resolve in the container, as on Cloudflare (container-dns.mjs).
+    MOLT_TEST_EGRESS_RESOLVER: proxy,
+    NODE_OPTIONS: `--import=${CONTAINER_DNS}`,
   };
 }
 

@@ -136,6 +136,14 @@ export async function startEgressProxy(c) {
   }
 
   const server = http.createServer((req, res) => {
+    // The container's name resolution (container-dns.mjs): an intercepted name resolves to the
+    // container's own address, where `direct` below takes plain connections on port 80.
+    if (req.url.startsWith("/_resolve?")) {
+      const host = new URL(req.url, "http://resolver").searchParams.get("host") ?? "";
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ address: intercepted(host.toLowerCase()) ? c.ip : null }));
+      return;
+    }
     let target;
     try {
       target = new URL(req.url);
@@ -148,8 +156,10 @@ export async function startEgressProxy(c) {
 
   // Node's fetch (and OpenClaw's) tunnels even plain HTTP through the proxy with CONNECT. A tunnel
   // to an intercepted host on port 80 is answered here: its HTTP requests go to the Worker.
+  // The same server takes plain connections to an intercepted name on port 80 (`direct`), as
+  // Cloudflare's network-level interception does: the request's Host header names the target.
   const tunnels = http.createServer((req, res) => {
-    const host = req.socket.tunnelHost;
+    const host = req.socket.tunnelHost ?? req.headers.host;
     route(req, res, new URL(/^https?:\/\//.test(req.url) ? req.url : `http://${host}${req.url}`));
   });
   function throughWorker(req, res, target) {
@@ -175,7 +185,7 @@ export async function startEgressProxy(c) {
     socket.end("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n");
   });
   tunnels.on("upgrade", (req, socket, head) => {
-    const target = new URL(/^https?:\/\//.test(req.url) ? req.url : `http://${req.socket.tunnelHost ?? socket.tunnelHost}${req.url}`);
+    const target = new URL(/^https?:\/\//.test(req.url) ? req.url : `http://${req.socket.tunnelHost ?? socket.tunnelHost ?? req.headers.host}${req.url}`);
     if (intercepted(target.hostname)) return upgradeThroughWorker(req, socket, head, target);
     socket.end("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n");
   });
@@ -203,6 +213,14 @@ export async function startEgressProxy(c) {
 
   server.keepAliveTimeout = 65_000; // longer than workerd keeps an idle connection, so a reused socket is never closed under it
   await new Promise((resolve) => server.listen(0, c.ip, resolve));
-  server.on("close", () => tunnels.close());
+  const direct = net.createServer((socket) => tunnels.emit("connection", socket));
+  await new Promise((resolve, reject) => {
+    direct.once("error", reject);
+    direct.listen(80, c.ip, resolve);
+  });
+  server.on("close", () => {
+    tunnels.close();
+    direct.close();
+  });
   return server;
 }

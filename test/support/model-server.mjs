@@ -5,6 +5,8 @@
 // `baseUrl: <url>/v1`). Behaviour is keyed on the words of the user's last message:
 //   - default                 -> "Echo: <words>", streamed in a few chunks
 //   - contains "picture"/"screenshot" -> also a standalone `MEDIA:<abs path of a PNG>` line
+//   - contains "video"        -> also a standalone `MEDIA:<abs path of an MP4>` line (a stand-in
+//                                MP4, see makeMp4)
 //   - contains "slow"         -> 10 chunks, 300 ms apart (so a test can abort mid-stream)
 //   - contains "long"         -> ~6000 chars in paragraphs
 //   - contains "tool"         -> first answers with an OpenAI tool_call (one of the offered
@@ -110,6 +112,24 @@ export function makePng(width = 16, height = 16, [r, g, b] = [0x2b, 0x8a, 0xe6])
   ]);
 }
 
+/**
+ * A stand-in MP4: an ISO BMFF file (`ftyp` with brand isom, then an `mdat` of known bytes), which
+ * MIME sniffers (OpenClaw's `file-type`) take for video/mp4. Not playable: ffmpeg is not a test
+ * dependency, so the tests send this instead of a recording (container/skills/browser-video).
+ */
+export function makeMp4(payloadBytes = 4096) {
+  const ftyp = Buffer.alloc(28);
+  ftyp.writeUInt32BE(28, 0);
+  ftyp.write("ftypisom", 4, "ascii");
+  ftyp.writeUInt32BE(0x200, 12);
+  ftyp.write("isomiso2mp41", 16, "ascii");
+  const mdat = Buffer.alloc(8 + payloadBytes);
+  mdat.writeUInt32BE(mdat.length, 0);
+  mdat.write("mdat", 4, "ascii");
+  for (let i = 8; i < mdat.length; i++) mdat[i] = (i * 31) & 0xff;
+  return Buffer.concat([ftyp, mdat]);
+}
+
 // ---- reply planning ----
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -201,6 +221,9 @@ function plan(body, state) {
     const name = pickTool(body.tools);
     return { toolCall: { id: `call_${++state.toolCalls}`, name, args: toolArgs(name, state.dir) } };
   }
+  if (/\bvideo\b/.test(lw)) {
+    return { text: `Here is the video you asked for.\n\nMEDIA:${state.mp4Path()}\n`, chunks: 3, delayMs: 20 };
+  }
   if (/\b(picture|screenshot)\b/.test(lw)) {
     return { text: `Here is the picture you asked for.\n\nMEDIA:${state.pngPath()}\n`, chunks: 3, delayMs: 20 };
   }
@@ -237,8 +260,13 @@ export async function startModelServer({ port = 0, host = "127.0.0.1", apiKey } 
   let releaseHeld;
   let heldUntil = new Promise((resolve) => (releaseHeld = resolve));
   const state = {
-    dir, toolCalls: 0, pngs: 0,
+    dir, toolCalls: 0, pngs: 0, mp4s: 0,
     held: () => heldUntil,
+    mp4Path() {
+      const p = path.join(dir, `video-${++this.mp4s}.mp4`);
+      fs.writeFileSync(p, makeMp4());
+      return p;
+    },
     pngPath() {
       const p = path.join(dir, `picture-${++this.pngs}.png`);
       fs.writeFileSync(p, makePng());

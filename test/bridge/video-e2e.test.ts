@@ -1,0 +1,77 @@
+/**
+ * A video the agent sends reaches the chat as a video, through the real gateway and the media
+ * path: the stand-in model answers with a `MEDIA:` line naming an MP4 file (what the
+ * browser-video skill prints), the REAL OpenClaw gateway turns it into an artifact (it decides
+ * the type: video/mp4), the bridge copies it into R2, and the adapter sends it: Telegram with
+ * `sendVideo`, Slack as an uploaded file. The MP4 is a stand-in (test/support/model-server.mjs,
+ * `makeMp4`): the recording itself needs ffmpeg, which the tests do not have.
+ */
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { eventually, mention, slackCalls, slackMessages, uniqueChannel } from "../support/slack-relay";
+import { allowedChatId, postUpdate, privateText, telegramCalls, telegramChat } from "../support/telegram-relay";
+
+async function sha256(data: ArrayBuffer): Promise<string> {
+  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", data))].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The one object stored under a prefix, with its bytes' digest. */
+async function storedVideo(prefix: string) {
+  const stored = await env.MEDIA.list({ prefix, include: ["httpMetadata"] });
+  expect(stored.objects).toHaveLength(1);
+  const object = (await env.MEDIA.get(stored.objects[0]!.key))!;
+  const bytes = await object.arrayBuffer();
+  return { key: object.key, size: object.size, contentType: object.httpMetadata?.contentType, sha256: await sha256(bytes), bytes: new Uint8Array(bytes) };
+}
+
+describe("a video from the agent", () => {
+  it("reaches Telegram with sendVideo, as the MP4 the gateway gave", async () => {
+    const user = await allowedChatId();
+    expect((await postUpdate(privateText(user, "send me a video please"))).status).toBe(200);
+
+    const video = await eventually(
+      async () => (await telegramChat(user)).messages.find((m) => m.kind === "video"),
+      120_000,
+      "the video",
+      async () => (await telegramCalls(user)).map(({ method, status, response, files }) => ({ method, status, response, files })),
+    );
+    expect((await telegramChat(user)).messages.some((m) => m.kind === "text" && m.text.includes("Here is the video"))).toBe(true);
+    expect((await telegramChat(user)).messages.filter((m) => m.kind === "photo" || m.kind === "document")).toEqual([]);
+
+    const stored = await storedVideo(`media/telegram:${user}/`);
+    expect(stored.contentType).toBe("video/mp4");
+    // An MP4 (ISO BMFF `ftyp` box), byte for byte what reached Telegram.
+    expect(new TextDecoder().decode(stored.bytes.subarray(4, 12))).toBe("ftypisom");
+    expect(video.file).toMatchObject({ field: "video", bytes: stored.size, sha256: stored.sha256 });
+    expect((await telegramCalls(user, "sendVideo"))[0]).toMatchObject({ status: 200 });
+  });
+
+  it("reaches the Slack thread as an uploaded MP4", async () => {
+    const channel = uniqueChannel();
+    const { ts } = await mention(channel, "a video of it please");
+    await eventually(
+      async () => (await slackMessages(channel)).find((m) => m.thread_ts === ts && !m.streaming && m.text.includes("Here is the video")),
+      120_000,
+      "the reply",
+    );
+    const completed = await eventually(
+      async () => (await slackCalls(channel)).find((call) => call.method === "files.completeUploadExternal"),
+      60_000,
+      "the upload",
+    );
+    expect(completed.body.thread_ts).toBe(ts);
+
+    // The uploaded bytes are the agent's MP4, copied from the gateway into R2 with its type.
+    const uploaded = (await slackCalls(channel)).find((call) => call.method === "upload" && call.status === 200);
+    expect(uploaded, "the file bytes reached Slack").toBeDefined();
+    expect(uploaded!.filename).toMatch(/\.mp4$/);
+    let match: { contentType?: string; bytes: Uint8Array } | undefined;
+    for (const object of (await env.MEDIA.list({ prefix: "media/slack:", include: ["httpMetadata"] })).objects) {
+      const bytes = await (await env.MEDIA.get(object.key))!.arrayBuffer();
+      if ((await sha256(bytes)) === uploaded!.sha256) match = { contentType: object.httpMetadata?.contentType, bytes: new Uint8Array(bytes) };
+    }
+    expect(match, "the uploaded file is the agent's video from R2").toBeDefined();
+    expect(match!.contentType).toBe("video/mp4");
+    expect(new TextDecoder().decode(match!.bytes.subarray(4, 12))).toBe("ftypisom");
+  });
+});
