@@ -100,11 +100,14 @@ describe("gateway in the Sandbox container", () => {
     const MARK = "the connection to the agent was lost, retrying…";
     const NOTICE = "The agent was interrupted. Retrying your message…";
     expect(messages.filter((m) => m.text.includes(MARK) || m.text.includes(NOTICE)).length).toBeGreaterThanOrEqual(1);
-    // ...and got exactly one answer: every message with the answer's words, streaming or not, other
-    // than the marked partial one, counts; that one must be finished.
-    const answers = messages.filter((m) => m.text.includes("Slow echo: a slow answer please") && !m.text.includes(MARK));
+    // ...and got exactly one answer: every message in the thread other than the notice and the
+    // marked partial one counts, however little of the answer it holds and streaming or not; that
+    // one must be the finished answer, and nothing may be left streaming.
+    const answers = messages.filter((m) => m.thread_ts === ts && !m.text.includes(MARK) && !m.text.includes(NOTICE));
     expect(answers).toHaveLength(1);
+    expect(answers[0]!.text).toContain("Slow echo: a slow answer please");
     expect(answers[0]!.streaming).toBeFalsy();
+    expect(messages.filter((m) => m.streaming)).toEqual([]);
     // Same container (a crash of the processes is not a stop), one more start of the gateway.
     const after = await agentStats();
     expect(after.dir).toBe(before.dir);
