@@ -115,17 +115,19 @@ describe("model keys stay in the Worker", () => {
     expect(other).toMatch(/^403 molt-relay refused POST \/nowhere\/v1\/chat\/completions: no model provider "nowhere"/);
   }, TURN_MS);
 
-  it("passes a 429 from the provider to the gateway unchanged", async () => {
+  it("passes a 429 or a 5xx from the provider to the gateway unchanged", async () => {
     await readyAgent();
-    const out = await inAgent(`
+    const call = (words: string) =>
+      inAgent(`
       const r = await fetch("http://llm.internal/molt/v1/chat/completions", {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ model: "stand-in", messages: [{ role: "user", content: "ratelimit me" }] }),
+        body: JSON.stringify({ model: "stand-in", messages: [{ role: "user", content: ${JSON.stringify(words)} }] }),
       });
-      console.log(r.status + " " + r.headers.get("retry-after"));
+      console.log(r.status + " " + r.headers.get("retry-after") + " " + (await r.json()).error.message);
     `);
-    expect(out).toBe("429 1");
+    expect(await call("ratelimit me")).toBe("429 1 stand-in model failure (requested)");
+    expect(await call("fail me")).toBe("500 null stand-in model failure (requested)");
   }, TURN_MS);
 
   it("answers a clear error when the Worker holds no key for any provider", async () => {
