@@ -71,16 +71,24 @@ export function parseInteraction(interaction: CheckedInteraction): ParsedInterac
   const user = interaction.member?.user ?? interaction.user;
   const channel = interaction.channel_id ?? interaction.channel?.id;
   if (!user || !channel || !interaction.token) throw new PayloadError("Discord command without a user, channel or token");
-  const text = commandText(interaction.data.options) ?? "help";
-  const direct = !interaction.guild_id;
+  return { kind: "command", event: commandFrom({ ...interaction, token: interaction.token }, user, channel, commandText(interaction.data.options) ?? "help") };
+}
+
+/** The command an interaction carries, answered through that interaction. */
+function commandFrom(
+  interaction: { id: string; application_id: string; token: string; guild_id?: string | null },
+  user: { id: string; global_name?: string | null; username?: string },
+  channel: string,
+  text: string,
+): InboundCommand {
   const name = user.global_name ?? user.username;
-  const event: InboundCommand = {
+  return {
     kind: "command",
     text,
     conversation: `discord:${channel}`,
     dedupeKeys: [`discord:interaction:${interaction.id}`],
     sender: { id: `discord:${user.id}`, ...(name ? { name } : {}) },
-    direct,
+    direct: !interaction.guild_id,
     reply: {
       platform: PLATFORM,
       channel_id: channel,
@@ -89,7 +97,6 @@ export function parseInteraction(interaction: CheckedInteraction): ParsedInterac
       interaction: { application_id: interaction.application_id, token: interaction.token },
     } satisfies DiscordReplyTarget,
   };
-  return { kind: "command", event };
 }
 
 /**
@@ -104,23 +111,7 @@ function parsePress(interaction: ComponentInteraction): ParsedInteraction {
   const channel = interaction.channel_id ?? interaction.channel?.id ?? interaction.message.channel_id;
   if (!user || !channel) throw new PayloadError("Discord button press without a user or channel");
   if (user.bot) return { kind: "unsupported", type: interaction.type };
-  const name = user.global_name ?? user.username;
-  const event: InboundCommand = {
-    kind: "command",
-    text: `stop ${customId.slice(STOP_CUSTOM_ID_PREFIX.length)}`.trim(),
-    conversation: `discord:${channel}`,
-    dedupeKeys: [`discord:interaction:${interaction.id}`],
-    sender: { id: `discord:${user.id}`, ...(name ? { name } : {}) },
-    direct: !interaction.guild_id,
-    reply: {
-      platform: PLATFORM,
-      channel_id: channel,
-      guild_id: interaction.guild_id ?? null,
-      reply_to: null,
-      interaction: { application_id: interaction.application_id, token: interaction.token },
-    } satisfies DiscordReplyTarget,
-  };
-  return { kind: "press", event };
+  return { kind: "press", event: commandFrom(interaction, user, channel, `stop ${customId.slice(STOP_CUSTOM_ID_PREFIX.length)}`.trim()) };
 }
 
 /** Message types that people write: DEFAULT and REPLY. */
