@@ -32,6 +32,8 @@ import { startEgressProxy } from "./egress-proxy.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const NODE_BIN_DIR = path.join(ROOT, "node_modules/.bin");
+/** The image's ffmpeg (container/Dockerfile) is, here, the one shipped in an npm package. */
+const FFMPEG_DIR = path.join(ROOT, "node_modules/@ffmpeg-installer/linux-x64");
 const CONTAINER_DNS = pathToFileURL(path.join(ROOT, "test/support/container-dns.mjs")).href;
 const REMOTE_PEER = "203.0.113.7";
 const FORWARDED = ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip"];
@@ -206,7 +208,7 @@ export async function startContainerHost({ env: extraEnv = {} } = {}) {
   };
 }
 
-/** What the image and the runtime give every process: a HOME on the container's disk, Node 24. */
+/** What the image and the runtime give every process: a HOME on the container's disk, Node 24, ffmpeg. */
 function containerProcessEnv(c, extraEnv) {
   const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("VITEST") && !/proxy/i.test(key)));
   return {
@@ -214,7 +216,7 @@ function containerProcessEnv(c, extraEnv) {
     ...c.containerEnv,
     ...extraEnv,
     HOME: c.resolve("/root"),
-    PATH: `${NODE_BIN_DIR}:${process.env.PATH}`,
+    PATH: `${NODE_BIN_DIR}:${FFMPEG_DIR}:${process.env.PATH}`,
   };
 }
 
