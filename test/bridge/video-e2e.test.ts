@@ -4,7 +4,8 @@
  * browser-video skill prints), the REAL OpenClaw gateway turns it into an artifact (it decides
  * the type: video/mp4), the bridge copies it into R2, and the adapter sends it: Telegram with
  * `sendVideo`, Slack as an uploaded file. The MP4 is a stand-in (test/support/model-server.mjs,
- * `makeMp4`): the recording itself needs ffmpeg, which the tests do not have.
+ * `makeMp4`); a real recording by the browser-video skill, from the agent's exec tool to the Slack
+ * thread, is test/sandbox/browser-video-agent.test.ts.
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";

@@ -1,12 +1,14 @@
 /**
- * The browser-video skill's recording, from inside the container: its `record()` (the part before
- * ffmpeg) reaches the agent's browser as the image configures it (`BROWSER_CDP_URL`, discovery,
- * then the CDP socket through `browser.internal` and the Worker's pass-through) and brings back
- * frames of the page from the real Chromium. Joining them into an MP4 needs ffmpeg, which the
- * tests do not have; how a video reaches the chat is tested in test/bridge/video-e2e.test.ts.
+ * The browser-video skill inside the container: its `record()` reaches the agent's browser as the
+ * image configures it (`BROWSER_CDP_URL`, discovery, then the CDP socket through `browser.internal`
+ * and the Worker's pass-through) and brings back frames of the page from the real Chromium; the
+ * whole script then joins them into an H.264 MP4 with the image's ffmpeg (in the tests, the binary
+ * of the npm package `@ffmpeg-installer/linux-x64`, on the container's PATH). The agent's own turn
+ * with it is test/sandbox/browser-video-agent.test.ts.
  */
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { containerStats, expectNoUnmatchedContainerCalls, uniqueSandbox } from "../support/container";
+import { near, VIDEO_CHECK, type VideoCheck } from "../support/video-check";
 
 afterEach(expectNoUnmatchedContainerCalls);
 
@@ -53,5 +55,34 @@ describe("the browser-video skill in the container", () => {
     const outbound = (await containerStats(name)).outbound;
     expect(outbound).toContainEqual({ method: "GET", url: "http://browser.internal/json/version" });
     expect(outbound).toContainEqual({ method: "GET", url: "http://browser.internal/devtools/browser", upgrade: true });
+  });
+
+  it("records the page into an MP4 that decodes back to the page", async () => {
+    expect(inject("browserSetupError")).toBe("");
+    const { sandbox } = uniqueSandbox("video-mp4");
+    const page = new URL(inject("testPageUrl"));
+    page.hostname = "127.0.0.1";
+    const result = await sandbox.exec(
+      `node /opt/molt-relay/skills/browser-video/record.mjs --url ${page.href} --seconds 2 --no-scroll --width 640 --height 360 --out videos/page.mp4`,
+      { timeout: 90_000 },
+    );
+    expect(result.stderr).toBe("");
+    expect(result.exitCode).toBe(0);
+    // The line the agent ends its reply with, naming the file on the container's disk.
+    const media = /^MEDIA:(\S+)$/m.exec(result.stdout)?.[1];
+    expect(media, result.stdout).toMatch(/\/workspace\/videos\/page\.mp4$/);
+
+    await sandbox.writeFile("/workspace/video-check.mjs", VIDEO_CHECK);
+    const check = await sandbox.exec(`node video-check.mjs ${media} 100,100 600,250`, { timeout: 60_000 });
+    const video = JSON.parse(check.stdout) as VideoCheck;
+    // An MP4 as players want it: `ftyp`, then the index (`moov`, moved first by +faststart), then
+    // the frames (`mdat`); ffmpeg leaves a `free` box of padding between them.
+    expect(video.boxes.map((box) => box.type).filter((type) => type !== "free")).toEqual(["ftyp", "moov", "mdat"]);
+    expect(video.boxes.reduce((sum, box) => sum + box.size, 0)).toBe(video.size);
+    expect(video.size).toBeGreaterThan(2000);
+    expect(video).toMatchObject({ codec: "h264", width: 640, height: 360, frameBytes: 640 * 360 * 3, decodeError: "" });
+    // Its first frame is the test page: the blue square at the top left, the red page around it.
+    expect(near(video.pixels[0]!, [0, 0, 255]), `blue at (100, 100): ${video.pixels[0]}`).toBe(true);
+    expect(near(video.pixels[1]!, [255, 0, 0]), `red at (600, 250): ${video.pixels[1]}`).toBe(true);
   });
 });

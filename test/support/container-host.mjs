@@ -32,11 +32,14 @@ import { startEgressProxy } from "./egress-proxy.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const NODE_BIN_DIR = path.join(ROOT, "node_modules/.bin");
+/** The image's ffmpeg (container/Dockerfile) is, here, the one shipped in an npm package. */
+const FFMPEG_DIR = path.join(ROOT, "node_modules/@ffmpeg-installer/linux-x64");
 const CONTAINER_DNS = pathToFileURL(path.join(ROOT, "test/support/container-dns.mjs")).href;
 const REMOTE_PEER = "203.0.113.7";
 const FORWARDED = ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip"];
 
 export async function startContainerHost({ env: extraEnv = {} } = {}) {
+  const binDir = nodeWithContainerDns();
   /** Containers by Durable Object id; a stopped one keeps its counters but loses disk and processes. */
   const containers = new Map();
   let addresses = 0;
@@ -59,6 +62,7 @@ export async function startContainerHost({ env: extraEnv = {} } = {}) {
     addresses += 1;
     const ip = `127.${network}.${(addresses >> 8) & 255}.${(addresses & 255) || 1}`;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "molt-container-"));
+    imageFiles(dir, binDir);
     Object.assign(c, {
       running: true,
       ip,
@@ -80,7 +84,7 @@ export async function startContainerHost({ env: extraEnv = {} } = {}) {
       pendingExit: undefined,
       containerEnv: env,
       resolve: (p) => path.join(dir, path.resolve("/", p ?? "/")),
-      env: () => containerProcessEnv(c, extraEnv),
+      env: () => containerProcessEnv(c, extraEnv, binDir),
       networkEnv: () => networkEnv(c),
     });
     c.controlPlane = await startControlPlane(c);
@@ -202,19 +206,43 @@ export async function startContainerHost({ env: extraEnv = {} } = {}) {
       channels.close();
       await new Promise((resolve) => server.close(resolve));
       server.closeAllConnections?.();
+      fs.rmSync(binDir, { recursive: true, force: true });
     },
   };
 }
 
-/** What the image and the runtime give every process: a HOME on the container's disk, Node 24. */
-function containerProcessEnv(c, extraEnv) {
+/**
+ * The `node` that the container's PATH finds first: Node 24 with the container's name resolution
+ * preloaded. NODE_OPTIONS carries it too, but OpenClaw's exec tool starts its commands without
+ * NODE_OPTIONS (and without HTTP_PROXY), while on Cloudflare the container's own DNS serves every
+ * process; a command such as `node record.mjs` must still reach browser.internal.
+ */
+function nodeWithContainerDns() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "molt-container-bin-"));
+  fs.writeFileSync(path.join(dir, "node"), `#!/bin/sh\nexec "${path.join(NODE_BIN_DIR, "node")}" --import="${CONTAINER_DNS}" "$@"\n`, { mode: 0o755 });
+  return dir;
+}
+
+/**
+ * The image's files that live where the container's disk is emulated: root's `.profile` (Debian's
+ * images ship one). A login shell reads it after this machine's /etc/profile, whose PATH would
+ * otherwise put this machine's own `node` first, where the image has Node 24 and ffmpeg. OpenClaw's
+ * exec tool puts the login shell's PATH first (`sh -l`).
+ */
+function imageFiles(dir, binDir) {
+  fs.mkdirSync(path.join(dir, "root"), { recursive: true });
+  fs.writeFileSync(path.join(dir, "root", ".profile"), `export PATH="${binDir}:${NODE_BIN_DIR}:${FFMPEG_DIR}:$PATH"\n`);
+}
+
+/** What the image and the runtime give every process: a HOME on the container's disk, Node 24, ffmpeg. */
+function containerProcessEnv(c, extraEnv, binDir) {
   const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("VITEST") && !/proxy/i.test(key)));
   return {
     ...base,
     ...c.containerEnv,
     ...extraEnv,
     HOME: c.resolve("/root"),
-    PATH: `${NODE_BIN_DIR}:${process.env.PATH}`,
+    PATH: `${binDir}:${NODE_BIN_DIR}:${FFMPEG_DIR}:${process.env.PATH}`,
   };
 }
 

@@ -18,6 +18,9 @@
 //   - "browse <url>"          -> uses OpenClaw's `browser` tool as an agent would: `open` the URL,
 //                                then `screenshot`, then replies with the screenshot as a
 //                                standalone `MEDIA:<path>` line (the path from the tool's result)
+//   - "record a video of <url>" -> runs the relay's `browser-video` skill with OpenClaw's `exec`
+//                                tool, then replies with the `MEDIA:` line it printed
+//                                (test/support/model-record.mjs)
 //   - contains "ratelimit"    -> HTTP 429 with `retry-after` (rate-limit path)
 //   - contains "hold"         -> streams "Held: <words>" in 3 chunks, and holds the rest after the
 //                                first until POST /_test/release (so a test can see the first
@@ -39,6 +42,7 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { pathToFileURL } from "node:url";
+import { planRecord } from "./model-record.mjs";
 
 export const MODEL_ID = "stand-in";
 
@@ -114,8 +118,8 @@ export function makePng(width = 16, height = 16, [r, g, b] = [0x2b, 0x8a, 0xe6])
 
 /**
  * A stand-in MP4: an ISO BMFF file (`ftyp` with brand isom, then an `mdat` of known bytes), which
- * MIME sniffers (OpenClaw's `file-type`) take for video/mp4. Not playable: ffmpeg is not a test
- * dependency, so the tests send this instead of a recording (container/skills/browser-video).
+ * MIME sniffers (OpenClaw's `file-type`) take for video/mp4. Not playable: a quick stand-in for
+ * the media path's tests; "record a video of <url>" makes a real one (container/skills/browser-video).
  */
 export function makeMp4(payloadBytes = 4096) {
   const ftyp = Buffer.alloc(28);
@@ -208,6 +212,8 @@ function plan(body, state) {
   const lw = words.toLowerCase();
   const browse = /\bbrowse\s+(\S+)/i.exec(words);
   if (browse) return planBrowse(browse[1], body, messages, state);
+  const record = /\brecord a video of\s+(\S+)/i.exec(words);
+  if (record) return planRecord(record[1], body, messages, toolResultsSinceUser(messages), state);
   // Second leg of a tool turn: a tool result follows the latest real user message (the gateway
   // may append an internal-context user message after it, so skip those).
   const toolResult = latestToolResult(messages);
