@@ -9,12 +9,10 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { eventually, mention, slackCalls, slackMessages, uniqueChannel } from "../support/slack-relay";
+import { eventually, mention, slackMessages, uniqueChannel } from "../support/slack-relay";
+import { sha256Hex, uploadsInThread } from "../support/slack-uploads";
 import { allowedChatId, postUpdate, privateText, telegramCalls, telegramChat } from "../support/telegram-relay";
 
-async function sha256(data: ArrayBuffer): Promise<string> {
-  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", data))].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** The one object stored under a prefix, with its bytes' digest. */
 async function storedVideo(prefix: string) {
@@ -22,7 +20,7 @@ async function storedVideo(prefix: string) {
   expect(stored.objects).toHaveLength(1);
   const object = (await env.MEDIA.get(stored.objects[0]!.key))!;
   const bytes = await object.arrayBuffer();
-  return { key: object.key, size: object.size, contentType: object.httpMetadata?.contentType, sha256: await sha256(bytes), bytes: new Uint8Array(bytes) };
+  return { key: object.key, size: object.size, contentType: object.httpMetadata?.contentType, sha256: await sha256Hex(bytes), bytes: new Uint8Array(bytes) };
 }
 
 describe("a video from the agent", () => {
@@ -55,24 +53,13 @@ describe("a video from the agent", () => {
       120_000,
       "the reply",
     );
-    const completed = await eventually(
-      async () => (await slackCalls(channel)).find((call) => call.method === "files.completeUploadExternal"),
-      60_000,
-      "the upload",
-    );
-    expect(completed.body.thread_ts).toBe(ts);
-
     // The uploaded bytes are the agent's MP4, copied from the gateway into R2 with its type.
-    const uploaded = (await slackCalls(channel)).find((call) => call.method === "upload" && call.status === 200);
-    expect(uploaded, "the file bytes reached Slack").toBeDefined();
-    expect(uploaded!.filename).toMatch(/\.mp4$/);
-    let match: { contentType?: string; bytes: Uint8Array } | undefined;
-    for (const object of (await env.MEDIA.list({ prefix: "media/slack:", include: ["httpMetadata"] })).objects) {
-      const bytes = await (await env.MEDIA.get(object.key))!.arrayBuffer();
-      if ((await sha256(bytes)) === uploaded!.sha256) match = { contentType: object.httpMetadata?.contentType, bytes: new Uint8Array(bytes) };
-    }
-    expect(match, "the uploaded file is the agent's video from R2").toBeDefined();
-    expect(match!.contentType).toBe("video/mp4");
-    expect(new TextDecoder().decode(match!.bytes.subarray(4, 12))).toBe("ftypisom");
+    const uploads = await uploadsInThread(channel, ts);
+    expect(uploads).toHaveLength(1);
+    expect(uploads[0]!.filename).toMatch(/\.mp4$/);
+    const stored = uploads[0]!.stored;
+    expect(stored, "the uploaded file is the agent's video from R2").toBeDefined();
+    expect(stored!.contentType).toBe("video/mp4");
+    expect(new TextDecoder().decode(stored!.bytes.subarray(4, 12))).toBe("ftypisom");
   });
 });

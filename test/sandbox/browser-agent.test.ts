@@ -13,7 +13,8 @@ import { SANDBOX_ID } from "../../src/sandbox/transport";
 import { agentStats, readyAgent } from "../support/agent";
 import { containerLogs, expectNoUnmatchedContainerCalls } from "../support/container";
 import { decodePng } from "../support/png";
-import { eventually, expectNoUnmatchedSlackCalls, mention, slackCalls, slackMessages, uniqueChannel } from "../support/slack-relay";
+import { eventually, expectNoUnmatchedSlackCalls, mention, slackMessages, uniqueChannel } from "../support/slack-relay";
+import { uploadsInThread } from "../support/slack-uploads";
 
 /** A cold start on a busy two-core machine, then a browser turn. */
 const TURN_MS = 480_000;
@@ -28,9 +29,6 @@ afterEach(async () => {
   await expectNoUnmatchedSlackCalls();
 });
 
-async function sha256(data: Uint8Array): Promise<string> {
-  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", data))].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 describe("the agent's browser, from the container to the Slack thread", () => {
   it("takes a screenshot with the browser tool through browser.internal and posts it in the thread", async () => {
@@ -49,23 +47,10 @@ describe("the agent's browser, from the container to the Slack thread", () => {
       async () => ({ messages: await slackMessages(channel), outbound: (await agentStats()).outbound, logs: (await containerLogs(SANDBOX_ID)).slice(-3000) }),
     );
     expect(reply.text).toContain(`Here is ${page.href}`);
-    const completed = await eventually(
-      async () => (await slackCalls(channel)).find((call) => call.method === "files.completeUploadExternal"),
-      60_000,
-      "the upload",
-    );
-    expect(completed.body.thread_ts).toBe(ts);
-
     // The uploaded bytes are a PNG of the page: its blue square on a red background.
-    const uploaded = (await slackCalls(channel)).find((call) => call.method === "upload" && call.status === 200);
-    expect(uploaded, "the file bytes reached Slack").toBeDefined();
-    let png: Uint8Array | undefined;
-    for (const object of (await env.MEDIA.list({ prefix: "media/slack:" })).objects) {
-      const bytes = new Uint8Array(await (await env.MEDIA.get(object.key))!.arrayBuffer());
-      if ((await sha256(bytes)) === uploaded!.sha256) png = bytes;
-    }
-    expect(png, "the uploaded file is the agent's screenshot from R2").toBeDefined();
-    const picture = await decodePng(png!);
+    const [uploaded] = await uploadsInThread(channel, ts);
+    expect(uploaded!.stored, "the uploaded file is the agent's screenshot from R2").toBeDefined();
+    const picture = await decodePng(uploaded!.stored!.bytes);
     expect(picture.pixel(100, 100)).toEqual([0, 0, 255]);
     expect(picture.pixel(picture.width - 50, picture.height - 50)).toEqual([255, 0, 0]);
 

@@ -13,7 +13,8 @@ import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { openSandbox, SANDBOX_ID } from "../../src/sandbox/transport";
 import { agentStats, readyAgent } from "../support/agent";
 import { containerLogs, expectNoUnmatchedContainerCalls } from "../support/container";
-import { eventually, expectNoUnmatchedSlackCalls, mention, slackCalls, slackMessages, uniqueChannel } from "../support/slack-relay";
+import { eventually, expectNoUnmatchedSlackCalls, mention, slackMessages, uniqueChannel } from "../support/slack-relay";
+import { uploadsInThread } from "../support/slack-uploads";
 import { near, VIDEO_CHECK, type VideoCheck } from "../support/video-check";
 
 /** A cold start on a busy two-core machine, then a recording and its encoding. */
@@ -41,9 +42,6 @@ async function newestVideo(): Promise<VideoCheck & { file: string }> {
   return { file: file!, ...(JSON.parse(check.stdout) as VideoCheck) };
 }
 
-async function sha256(data: ArrayBuffer): Promise<string> {
-  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", data))].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 describe("a browsing video, from the agent's skill to the Slack thread", () => {
   it("runs the browser-video skill with the exec tool and uploads its MP4 to the thread", async () => {
@@ -61,24 +59,13 @@ describe("a browsing video, from the agent's skill to the Slack thread", () => {
       async () => ({ messages: await slackMessages(channel), outbound: (await agentStats()).outbound, logs: (await containerLogs(SANDBOX_ID)).slice(-3000) }),
     );
     expect(reply.text).toContain(`Here is the video of ${page.href}`);
-    const completed = await eventually(
-      async () => (await slackCalls(channel)).find((call) => call.method === "files.completeUploadExternal"),
-      60_000,
-      "the upload",
-    );
-    expect(completed.body.thread_ts).toBe(ts);
-
     // One file reached Slack: the MP4 the skill wrote in the container, byte for byte, typed as a video in R2.
-    const uploads = (await slackCalls(channel)).filter((call) => call.method === "upload" && call.status === 200);
+    const uploads = await uploadsInThread(channel, ts);
     expect(uploads).toHaveLength(1);
     expect(uploads[0]!.filename).toMatch(/\.mp4$/);
     const video = await newestVideo();
     expect(uploads[0]!.sha256).toBe(video.sha256);
-    let stored: string | undefined;
-    for (const object of (await env.MEDIA.list({ prefix: "media/slack:", include: ["httpMetadata"] })).objects) {
-      if ((await sha256(await (await env.MEDIA.get(object.key))!.arrayBuffer())) === video.sha256) stored = object.httpMetadata?.contentType;
-    }
-    expect(stored).toBe("video/mp4");
+    expect(uploads[0]!.stored?.contentType).toBe("video/mp4");
 
     // A real recording of the page: H.264 in an MP4 whose first frame is the blue square on red.
     expect(video.boxes.map((box) => box.type).filter((type) => type !== "free")).toEqual(["ftyp", "moov", "mdat"]);
