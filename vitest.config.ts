@@ -24,6 +24,30 @@ const policyBindings = {
 /** The AUD tag of the stand-in Access application (test/support/access-jwks.mjs is its team domain). */
 const TEST_ACCESS_AUD = "molt-relay-test-aud";
 
+/** The Worker of the chaos and parallel projects: their own gateway (which the soak kills), emulators, model. */
+function chaosWorker() {
+  return cloudflareTest(({ inject }) => ({
+    wrangler: { configPath: "./wrangler.toml" },
+    miniflare: {
+      bindings: {
+        ...testSecrets,
+        GATEWAY_URL: inject("chaosGatewayUrl"),
+        SLACK_API_URL: inject("slackApiUrl"),
+        TELEGRAM_API_URL: inject("telegramApiUrl"),
+        TELEGRAM_BOT_USERNAME: "molt_test_bot",
+        // The project's own Discord emulator: the Worker connects its Gateway on the first request.
+        DISCORD_API_URL: inject("discordApiUrl"),
+        PUBLIC_URL: "https://relay.test",
+        TEST_MODEL_URL: inject("modelUrl"),
+        TEST_CHAOS_CONTROL_URL: inject("chaosControlUrl"),
+        ...policyBindings,
+        // The soak's Telegram DMs come from ever-new users: let them through without pairing.
+        DM_POLICY: "telegram:open",
+      },
+    },
+  }));
+}
+
 export default defineConfig({
   test: {
     globalSetup: ["./test/global-setup.ts"],
@@ -110,29 +134,18 @@ export default defineConfig({
         },
       },
       {
-        // The chaos soak (test/chaos): a gateway of its own that it kills mid-stream, its own emulators.
+        // The chaos soak (test/chaos/soak.test.ts): a gateway of its own that it kills mid-stream, its
+        // own emulators. 100 messages in `npm test`, 1,000 with `npm run chaos`.
         extends: true,
-        plugins: [
-          cloudflareTest(({ inject }) => ({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: {
-                ...testSecrets,
-                GATEWAY_URL: inject("chaosGatewayUrl"),
-                SLACK_API_URL: inject("slackApiUrl"),
-                TELEGRAM_API_URL: inject("telegramApiUrl"),
-                TELEGRAM_BOT_USERNAME: "molt_test_bot",
-                PUBLIC_URL: "https://relay.test",
-                TEST_MODEL_URL: inject("modelUrl"),
-                TEST_CHAOS_CONTROL_URL: inject("chaosControlUrl"),
-                ...policyBindings,
-                // The soak's Telegram DMs come from ever-new users: let them through without pairing.
-                DM_POLICY: "telegram:open",
-              },
-            },
-          })),
-        ],
-        test: { name: "chaos", include: ["test/chaos/**/*.test.ts"] },
+        plugins: [chaosWorker()],
+        test: { name: "chaos", include: ["test/chaos/soak.test.ts"] },
+      },
+      {
+        // Twenty conversations streaming at once under every rate limit (a measurement for
+        // bench/README.md, run by `npm run parallel`; not in `npm test`).
+        extends: true,
+        plugins: [chaosWorker()],
+        test: { name: "parallel", include: ["test/chaos/parallel.test.ts"] },
       },
     ],
   },

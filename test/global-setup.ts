@@ -103,8 +103,9 @@ export default async function setup(project: TestProject) {
   const chromium = await startChromiumLauncher();
   project.provide("chromiumConsoleUrl", chromium.url);
   project.provide("discordApiUrl", discord.url);
-  // The chaos run's own gateway, which it kills and restarts (test/chaos); CHAOS_MESSAGES from `npm run chaos`.
-  const chaos = project.name === "chaos" ? await startChaosGateway({ token: testSecrets.GATEWAY_TOKEN, modelUrl: model.url }) : undefined;
+  // The chaos run's own gateway, which it kills and restarts (test/chaos; the parallel run uses one
+  // too, unkilled); CHAOS_MESSAGES from `npm run chaos`.
+  const chaos = project.name === "chaos" || project.name === "parallel" ? await startChaosGateway({ token: testSecrets.GATEWAY_TOKEN, modelUrl: model.url }) : undefined;
   project.provide("chaosGatewayUrl", chaos?.url ?? "");
   project.provide("chaosControlUrl", chaos?.controlUrl ?? "");
   project.provide("chaosMessages", Number(process.env.CHAOS_MESSAGES) || 0);

@@ -108,6 +108,7 @@ export class ConversationObject extends DurableObject<Env> {
         await this.ctx.storage.setAlarm(Date.now() + retryDelayMs(current.attempts));
         return;
       }
+      console.error(`bridge: gave up on a turn after ${current.attempts} tries: ${outcome.error}`);
       await context.sink.postNotice(`Sorry, I couldn't get an answer from the agent after ${current.attempts} tries.`, "error").catch(() => undefined);
       this.inbox.finish(turn.seq, "failed", Date.now(), outcome.error);
     } else {
