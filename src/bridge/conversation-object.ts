@@ -26,11 +26,18 @@ export const retryDelayMs = (attempt: number) => Math.min(2_000 * 2 ** (attempt 
  */
 export const MAX_GATEWAY_WAIT_MS = 30 * 60_000;
 
-/** Whether a turn that asked for a retry gets one. */
+/**
+ * Whether a turn that asked for a retry gets one. `attempts` counts only the tries that reached
+ * the gateway (a try that found it away is given back: Inbox.requeue), so a turn that waited out
+ * a long restart still has its tries once the gateway is back.
+ */
 export function mayRetry(outcome: Extract<TurnOutcome, { kind: "retry" }>, turn: Pick<Turn, "attempts" | "startedAt">, now: number): boolean {
-  if (turn.attempts < MAX_ATTEMPTS) return true;
-  return outcome.waitingForGateway === true && now - (turn.startedAt ?? now) < MAX_GATEWAY_WAIT_MS;
+  if (outcome.waitingForGateway === true) return now - (turn.startedAt ?? now) < MAX_GATEWAY_WAIT_MS;
+  return turn.attempts < MAX_ATTEMPTS;
 }
+
+/** Wait before the next look at a gateway that is away: a few seconds, longer the longer it has been away. */
+export const gatewayWaitMs = (waitedMs: number) => Math.min(2_000 + Math.max(0, waitedMs) / 10, 15_000);
 
 export interface Receipt {
   seq: number;
@@ -103,13 +110,18 @@ export class ConversationObject extends DurableObject<Env> {
       // A stop that came while an attempt was failing still ends the turn: it never runs again.
       this.inbox.finish(turn.seq, "stopped", Date.now(), `stopped by ${stoppedBy}`);
     } else if (outcome.kind === "retry") {
-      if (mayRetry(outcome, current, Date.now())) {
-        this.inbox.requeue(turn.seq, outcome.error);
-        await this.ctx.storage.setAlarm(Date.now() + retryDelayMs(current.attempts));
+      const now = Date.now();
+      if (mayRetry(outcome, current, now)) {
+        const waited = outcome.waitingForGateway === true;
+        this.inbox.requeue(turn.seq, outcome.error, waited);
+        await this.ctx.storage.setAlarm(now + (waited ? gatewayWaitMs(now - (current.startedAt ?? now)) : retryDelayMs(current.attempts)));
         return;
       }
       console.error(`bridge: gave up on a turn after ${current.attempts} tries: ${outcome.error}`);
-      await context.sink.postNotice(`Sorry, I couldn't get an answer from the agent after ${current.attempts} tries.`, "error").catch(() => undefined);
+      const why = outcome.waitingForGateway
+        ? `Sorry, the agent didn't come back within ${MAX_GATEWAY_WAIT_MS / 60_000} minutes, so your message was not answered.`
+        : `Sorry, I couldn't get an answer from the agent after ${current.attempts} tries.`;
+      await context.sink.postNotice(why, "error").catch(() => undefined);
       this.inbox.finish(turn.seq, "failed", Date.now(), outcome.error);
     } else {
       this.inbox.finish(turn.seq, outcome.kind, Date.now(), outcome.kind === "failed" ? outcome.error : undefined);

@@ -131,8 +131,13 @@ export class Inbox {
   }
 
   /** Put a running turn back in line after a failed attempt (its attempt count stays). */
-  requeue(seq: number, error: string): void {
-    this.sql.exec("UPDATE turns SET state = 'running', error = ? WHERE seq = ?", error, seq);
+  /**
+   * The turn goes back in the queue. `waited`: this try only found the gateway away, so it is not
+   * counted: `attempts` counts the tries that reached the gateway (a retry after one of those must
+   * look for a reply the gateway may have finished on its own).
+   */
+  requeue(seq: number, error: string, waited = false): void {
+    this.sql.exec("UPDATE turns SET state = 'running', error = ?, attempts = attempts - ? WHERE seq = ?", error, waited ? 1 : 0, seq);
   }
 
   /** Recent turns, newest first, for status output. */

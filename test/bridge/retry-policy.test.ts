@@ -4,7 +4,9 @@
  * waiting message, although the user had been told it was kept until the agent is back.
  */
 import { describe, expect, it } from "vitest";
-import { MAX_ATTEMPTS, MAX_GATEWAY_WAIT_MS, mayRetry } from "../../src/bridge/conversation-object";
+import { env, runInDurableObject } from "cloudflare:test";
+import { conversation, gatewayWaitMs, MAX_ATTEMPTS, MAX_GATEWAY_WAIT_MS, mayRetry, type ConversationObject } from "../../src/bridge/conversation-object";
+import { Inbox } from "../../src/bridge/inbox";
 import { RunFailedError, runFailureHint } from "../../src/gateway/errors";
 
 const now = 1_800_000_000_000;
@@ -45,5 +47,50 @@ describe("a run the model provider refused for its key", () => {
     expect(runFailureHint(refused)).toMatch(/wrangler secret put ANTHROPIC_API_KEY/);
     expect(runFailureHint(new RunFailedError("tool exec failed: exit 1"))).toBe("");
     expect(runFailureHint(new Error("HTTP 401"))).toBe("");
+  });
+});
+
+describe("a turn that waited out a long gateway restart", () => {
+  // Found by the 1,000-message chaos soak: tries that only found the gateway away used up the six
+  // tries, so the first ordinary failure once the gateway was back ended the turn (31 answers lost).
+  it("still has all its tries once the gateway is back", async () => {
+    const key = `slack:T0TESTTEAM:C0RETRY:${crypto.randomUUID()}`;
+    const stub = conversation(env, key);
+    await runInDurableObject(stub, async (_instance: ConversationObject, state) => {
+      const inbox = new Inbox(state.storage.sql);
+      const started = Date.now();
+      const { seq } = inbox.accept(
+        {
+          kind: "message",
+          conversation: key,
+          dedupeKeys: [`test:${key}`],
+          sender: { id: "slack:U0ALICE" },
+          direct: false,
+          reply: { platform: "slack", team: "T0TESTTEAM", channel: "C0RETRY", thread_ts: "1790000000.000100", user: "U0ALICE", user_team: "T0TESTTEAM" },
+          text: "waits through a restart",
+          sentAt: 0,
+        },
+        started,
+      );
+      // Twenty tries that found the gateway away (refused, or restarting), over ten minutes.
+      for (let i = 0; i < 20; i++) {
+        inbox.begin(seq, started);
+        const turn = inbox.get(seq)!;
+        const waiting = { kind: "retry", error: "connection refused", waitingForGateway: true } as const;
+        expect(mayRetry(waiting, turn, started + 10 * 60_000)).toBe(true);
+        inbox.requeue(seq, waiting.error, true);
+      }
+      // The gateway is back; the message is sent, and the run fails the ordinary way.
+      inbox.begin(seq, started);
+      const turn = inbox.get(seq)!;
+      expect(turn.attempts).toBe(1);
+      expect(mayRetry({ kind: "retry", error: "the connection to the agent was lost" }, turn, started + 10 * 60_000)).toBe(true);
+    });
+  });
+
+  it("looks again every few seconds, less often the longer it has been away", () => {
+    expect(gatewayWaitMs(0)).toBe(2_000);
+    expect(gatewayWaitMs(60_000)).toBe(8_000);
+    expect(gatewayWaitMs(30 * 60_000)).toBe(15_000);
   });
 });
