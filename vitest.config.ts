@@ -8,6 +8,7 @@
  */
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
 import { TEST_MODEL_KEY, testSecrets } from "./test/secrets.ts";
 
 const compatibilityDate = "2026-08-15";
@@ -48,8 +49,22 @@ function chaosWorker() {
   }));
 }
 
+/**
+ * The sandbox files share one agent container, one after the other. The persistence file leaves
+ * snapshots, a held one and a past lockout behind in the keeper, and stops and wakes the container
+ * on purpose: it runs last, so no other file starts from what it left.
+ */
+class PersistenceLast extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const last = (file: TestSpecification) => file.moduleId.endsWith("test/sandbox/persistence.test.ts");
+    return [...sorted.filter((file) => !last(file)), ...sorted.filter(last)];
+  }
+}
+
 export default defineConfig({
   test: {
+    sequence: { sequencer: PersistenceLast },
     globalSetup: ["./test/global-setup.ts"],
     testTimeout: 120_000,
     // One unhandled rejection is known and comes from the SDK, not the relay: when a container

@@ -197,5 +197,23 @@ describe("the model, chosen and missing, through the Worker", () => {
     } finally {
       await revoke(false);
     }
-  }, TURN_MS);
+    // The key works again: OpenClaw holds the refused key back for about a minute, then the agent
+    // answers again (the files after this one share the agent).
+    const channel = uniqueChannel();
+    await eventually(
+      async () => {
+        const { ts } = await mention(channel, "are you back");
+        const settled = await eventually(
+          async () => (await slackMessages(channel)).find((m) => m.thread_ts === ts && !m.streaming && (m.text.includes("Echo: are you back") || /:warning:/.test(m.text))),
+          TURN_MS,
+          "an answer or an error",
+        );
+        if (settled!.text.includes("Echo: are you back")) return true;
+        await new Promise((resolve) => setTimeout(resolve, 15_000));
+        return undefined;
+      },
+      TURN_MS,
+      "the agent answering again with the restored key",
+    );
+  }, 2 * TURN_MS);
 });
