@@ -7,7 +7,7 @@
 import { isRetryable } from "../adapters/retry";
 import type { ReplySink, StopControl, TextStream, WorkingStatus } from "../adapters/types";
 import type { GatewayClient } from "../gateway/client";
-import { GatewayError, GatewayUnavailableError, RunFailedError, runFailureHint } from "../gateway/errors";
+import { GatewayError, isGatewayAway, RunFailedError, runFailureHint } from "../gateway/errors";
 import { chatAbort, chatSend, finishedRunText } from "../gateway/methods";
 import { subscribeRun } from "../gateway/run-events";
 import type { GatewayTransport } from "../gateway/transport";
@@ -83,7 +83,7 @@ async function runAttempt(turn: Turn, ctx: TurnContext, answered: () => Promise<
   } catch (error) {
     // No connection at all (refused, dropped before the handshake): the gateway is away, as when
     // its status says so. The message was never sent; the wait doesn't use up the turn's tries.
-    if (error instanceof GatewayUnavailableError) {
+    if (isGatewayAway(error)) {
       await ctx.reportGatewayFailure(message(error));
       await noticeOnce(turn, ctx, "The agent isn't reachable right now. Your message is kept and will be answered when it is back.");
       return { kind: "retry", error: message(error), waitingForGateway: true };

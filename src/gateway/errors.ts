@@ -87,3 +87,12 @@ export function runFailureHint(error: unknown): string {
   }
   return "";
 }
+
+/**
+ * The gateway is away (not listening, starting, restarting), as opposed to there and refusing:
+ * a turn waits for it instead of using up its tries. A gateway that answers the upgrade with a
+ * 4xx (a wrong token, say) is there, and waiting would not help.
+ */
+export function isGatewayAway(error: unknown): boolean {
+  return error instanceof GatewayUnavailableError && !/refused the WebSocket upgrade \(HTTP 4\d\d\)/.test(error.message);
+}

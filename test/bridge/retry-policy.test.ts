@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { env, runInDurableObject } from "cloudflare:test";
 import { conversation, gatewayWaitMs, MAX_ATTEMPTS, MAX_GATEWAY_WAIT_MS, mayRetry, type ConversationObject } from "../../src/bridge/conversation-object";
 import { Inbox } from "../../src/bridge/inbox";
-import { RunFailedError, runFailureHint } from "../../src/gateway/errors";
+import { GatewayUnavailableError, isGatewayAway, RunFailedError, runFailureHint } from "../../src/gateway/errors";
 
 const now = 1_800_000_000_000;
 
@@ -92,5 +92,15 @@ describe("a turn that waited out a long gateway restart", () => {
     expect(gatewayWaitMs(0)).toBe(2_000);
     expect(gatewayWaitMs(60_000)).toBe(8_000);
     expect(gatewayWaitMs(30 * 60_000)).toBe(15_000);
+  });
+});
+
+describe("a gateway that is away, or there and refusing", () => {
+  it("waits for one that doesn't answer, not for one that refuses the upgrade", () => {
+    expect(isGatewayAway(new GatewayUnavailableError("cannot reach the gateway at 127.0.0.1:18789: connection refused"))).toBe(true);
+    expect(isGatewayAway(new GatewayUnavailableError("cannot reach the gateway in the container: the container is not listening on the TCP address 10.0.0.1:18789"))).toBe(true);
+    expect(isGatewayAway(new GatewayUnavailableError("the gateway at 127.0.0.1:18789 refused the WebSocket upgrade (HTTP 401)"))).toBe(false);
+    expect(isGatewayAway(new GatewayUnavailableError("the gateway at 127.0.0.1:18789 refused the WebSocket upgrade (HTTP 503)"))).toBe(true);
+    expect(isGatewayAway(new RunFailedError("gateway is draining for restart"))).toBe(false);
   });
 });
