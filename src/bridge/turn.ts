@@ -72,10 +72,7 @@ async function runAttempt(turn: Turn, ctx: TurnContext, answered: () => Promise<
     // A gateway at a URL was just asked (its status is a fresh check); a container is started here.
     if (status.mode !== "url") status = await ctx.ensureGateway();
   }
-  if (status.phase !== "ready") {
-    await noticeOnce(turn, ctx, "The agent isn't reachable right now. Your message is kept and will be answered when it is back.");
-    return { kind: "retry", error: status.lastError ?? `gateway ${status.phase}`, waitingForGateway: true };
-  }
+  if (status.phase !== "ready") return waitForGateway(turn, ctx, status.lastError ?? `gateway ${status.phase}`);
 
   let connection: Awaited<ReturnType<TurnContext["connect"]>>;
   try {
@@ -85,8 +82,7 @@ async function runAttempt(turn: Turn, ctx: TurnContext, answered: () => Promise<
     // its status says so. The message was never sent; the wait doesn't use up the turn's tries.
     if (isGatewayAway(error)) {
       await ctx.reportGatewayFailure(message(error));
-      await noticeOnce(turn, ctx, "The agent isn't reachable right now. Your message is kept and will be answered when it is back.");
-      return { kind: "retry", error: message(error), waitingForGateway: true };
+      return waitForGateway(turn, ctx, message(error));
     }
     return failure(turn, ctx, error, undefined);
   }
@@ -260,6 +256,12 @@ async function failure(turn: Turn, ctx: TurnContext, error: unknown, stream: Tex
   await quietly(ctx.sink.postNotice(`Sorry, that failed: ${text}${runFailureHint(error)}`, "error"));
   await quietly(ctx.sink.clearStatus());
   return { kind: "failed", error: text };
+}
+
+/** The gateway is away: the user is told once that the message is kept, and the turn waits for it. */
+async function waitForGateway(turn: Turn, ctx: TurnContext, error: string): Promise<TurnOutcome> {
+  await noticeOnce(turn, ctx, "The agent isn't reachable right now. Your message is kept and will be answered when it is back.");
+  return { kind: "retry", error, waitingForGateway: true };
 }
 
 async function noticeOnce(turn: Turn, ctx: TurnContext, text: string): Promise<void> {
