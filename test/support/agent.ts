@@ -2,7 +2,7 @@
  * The relay's own container (`molt-agent`) in the `sandbox` project: bring it to a known state
  * before a test, so that each test stands alone whatever ran before it.
  */
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { gatewaySupervisor } from "../../src/sandbox/supervisor";
 import { openSandbox, SANDBOX_ID } from "../../src/sandbox/transport";
 import { containerLogs, containerStats } from "./container";
@@ -10,20 +10,29 @@ import { eventually } from "./slack-relay";
 
 export const GATEWAY_ID = "openclaw-gateway";
 
-/** Stop the agent's container (if it runs) the way the platform would, and wait until the supervisor knows. */
+/**
+ * Stop the agent's container (if it runs) the way the platform would, and wait until the supervisor
+ * knows. The SDK reports a stop at the Durable Object's next alarm (or just before the next start),
+ * and that alarm may be minutes away when the object has no monitor waiting on the container (a
+ * fresh instance, or one whose alarm already sleeps until its next check): the alarm is run now, as
+ * the platform would run it later, so that a test never starts from a stop nobody has heard of.
+ */
 export async function stoppedAgent() {
-  if ((await containerStats(SANDBOX_ID)).running) {
-    const stoppedAt = Date.now();
-    await openSandbox(env).destroy();
-    await eventually(
-      async () => {
-        const status = await gatewaySupervisor(env).status();
-        return status.phase === "stopped" && status.since >= stoppedAt && /the container stopped/.test(status.lastError ?? "");
-      },
-      60_000,
-      "the supervisor to learn of the stop",
-    );
-  }
+  const stoppedAt = Date.now();
+  const destroyed = (await containerStats(SANDBOX_ID)).running;
+  if (destroyed) await openSandbox(env).destroy();
+  await eventually(
+    async () => {
+      const status = await gatewaySupervisor(env).status();
+      const heard = destroyed ? status.since >= stoppedAt && /the container stopped/.test(status.lastError ?? "") : true;
+      if (status.phase === "stopped" && heard) return true;
+      await runDurableObjectAlarm(agentSandboxObject()).catch(() => false);
+      return false;
+    },
+    60_000,
+    "the supervisor to learn of the stop",
+    async () => ({ supervisor: await gatewaySupervisor(env).status(), container: (await containerStats(SANDBOX_ID)).running }),
+  );
   return containerStats(SANDBOX_ID);
 }
 
