@@ -22,6 +22,8 @@ export interface Turn {
   runId?: string;
   /** Who stopped this turn (`platform:user`): once set, nothing more is sent or run for it. */
   stoppedBy?: string;
+  /** Times the message was sent under a new idempotency key (see `sendTurn` in recovery.ts). */
+  resends: number;
   error?: string;
   startedAt?: number;
   finishedAt?: number;
@@ -48,6 +50,8 @@ export class Inbox {
     )`);
     // Stops live in a table of their own, so that bridges made before stops existed need no migration.
     sql.exec(`CREATE TABLE IF NOT EXISTS stops (seq INTEGER PRIMARY KEY, actor TEXT NOT NULL, at INTEGER NOT NULL)`);
+    // Likewise the turns sent again under a new idempotency key.
+    sql.exec(`CREATE TABLE IF NOT EXISTS resends (seq INTEGER PRIMARY KEY, n INTEGER NOT NULL)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL)`);
   }
 
@@ -112,6 +116,11 @@ export class Inbox {
     this.sql.exec("UPDATE turns SET run_id = ? WHERE seq = ?", runId, seq);
   }
 
+  /** The turn's message goes out under a new idempotency key from now on; returns how many it had. */
+  renewKey(seq: number): number {
+    return this.sql.exec<{ n: number }>("INSERT INTO resends (seq, n) VALUES (?, 1) ON CONFLICT (seq) DO UPDATE SET n = n + 1 RETURNING n", seq).one().n;
+  }
+
   markDelivered(seq: number): void {
     this.sql.exec("UPDATE turns SET delivered = 1 WHERE seq = ?", seq);
   }
@@ -130,7 +139,6 @@ export class Inbox {
     this.sql.exec("UPDATE turns SET state = ?, finished_at = ?, error = ? WHERE seq = ?", state, now, error ?? null, seq);
   }
 
-  /** Put a running turn back in line after a failed attempt (its attempt count stays). */
   /**
    * The turn goes back in the queue. `waited`: this try only found the gateway away, so it is not
    * counted: `attempts` counts the tries that reached the gateway (a retry after one of those must
@@ -146,7 +154,8 @@ export class Inbox {
   }
 }
 
-const SELECT_TURNS = "SELECT t.*, s.actor AS stopped_by FROM turns t LEFT JOIN stops s ON s.seq = t.seq";
+const SELECT_TURNS =
+  "SELECT t.*, s.actor AS stopped_by, COALESCE(r.n, 0) AS resends FROM turns t LEFT JOIN stops s ON s.seq = t.seq LEFT JOIN resends r ON r.seq = t.seq";
 
 type TurnRow = {
   seq: number;
@@ -159,6 +168,7 @@ type TurnRow = {
   noticed: number;
   run_id: string | null;
   stopped_by: string | null;
+  resends: number;
   error: string | null;
   started_at: number | null;
   finished_at: number | null;
@@ -174,6 +184,7 @@ function toTurn(row: TurnRow): Turn {
     delivered: row.delivered === 1,
     mediaPosted: JSON.parse(row.media_posted) as string[],
     noticed: row.noticed === 1,
+    resends: row.resends,
     ...(row.run_id ? { runId: row.run_id } : {}),
     ...(row.stopped_by ? { stoppedBy: row.stopped_by } : {}),
     ...(row.error ? { error: row.error } : {}),

@@ -6,8 +6,10 @@
  * followed, a reply already made is delivered. Only when neither exists is the message sent again.
  */
 import { asRecord, type GatewayClient } from "../gateway/client";
-import { chatHistory } from "../gateway/methods";
+import { GatewayError, isPendingInputOrphaned } from "../gateway/errors";
+import { chatHistory, chatSend, finishedRunText } from "../gateway/methods";
 import { messageText } from "../gateway/run-events";
+import type { Inbox, Turn } from "./inbox";
 
 export type Recovered = { kind: "active"; runId: string } | { kind: "done"; runId?: string; text: string };
 
@@ -28,4 +30,39 @@ export async function recoveredReply(client: GatewayClient, sessionKey: string, 
   const active = Array.isArray(info.activeRunIds) ? info.activeRunIds.filter((id): id is string => typeof id === "string") : [];
   if (info.hasActiveRun === true && active.length > 0) return { kind: "active", runId: active[active.length - 1]! };
   return undefined;
+}
+
+/**
+ * The idempotency key of a turn's message: the same on every retry, so that the gateway joins a
+ * re-sent message to its first run; a new one only after the gateway refused the old one for good.
+ */
+export const idempotencyKey = (turn: Turn) => `molt:${turn.message.conversation}:${turn.seq}${turn.resends > 0 ? `:${turn.resends}` : ""}`;
+
+export type Sent = { kind: "running"; runId: string } | { kind: "done"; runId: string; text: string };
+
+/**
+ * Send the turn's message: a run to follow, or the reply of one that finished meanwhile (sent before
+ * under the same key). When the gateway refuses the key for good (`isPendingInputOrphaned`: it was
+ * killed holding the message as pending input), the message goes out once more under a new key,
+ * but only after the session history shows neither a reply nor a run for it: never twice answered.
+ */
+export async function sendTurn(client: GatewayClient, turn: Turn, inbox: Inbox): Promise<Sent> {
+  const sessionKey = turn.message.conversation;
+  const send = () => chatSend(client, { sessionKey, message: turn.message.text, idempotencyKey: idempotencyKey(turn) });
+  let ack: Awaited<ReturnType<typeof send>>;
+  try {
+    ack = await send();
+  } catch (error) {
+    if (!isPendingInputOrphaned(error)) throw error;
+    const found = await recoveredReply(client, sessionKey, turn.message.text);
+    if (found?.kind === "done") return { kind: "done", runId: found.runId ?? idempotencyKey(turn), text: found.text };
+    if (found?.kind === "active") return { kind: "running", runId: found.runId };
+    turn.resends = inbox.renewKey(turn.seq);
+    ack = await send();
+  }
+  if (ack.status !== "ok") return { kind: "running", runId: ack.runId };
+  // Sent before and finished meanwhile (same idempotency key): no events will follow.
+  const text = await finishedRunText(client, sessionKey, ack.runId);
+  if (text === undefined) throw new GatewayError("the finished run's reply is not in the session history", false);
+  return { kind: "done", runId: ack.runId, text };
 }

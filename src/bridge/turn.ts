@@ -8,13 +8,13 @@ import { isRetryable } from "../adapters/retry";
 import type { ReplySink, StopControl, TextStream, WorkingStatus } from "../adapters/types";
 import type { GatewayClient } from "../gateway/client";
 import { GatewayError, isGatewayAway, RunFailedError, runFailureHint } from "../gateway/errors";
-import { chatAbort, chatSend, finishedRunText } from "../gateway/methods";
+import { chatAbort } from "../gateway/methods";
 import { subscribeRun } from "../gateway/run-events";
 import type { GatewayTransport } from "../gateway/transport";
 import type { GatewayStatus } from "../sandbox/supervisor";
 import type { Inbox, Turn } from "./inbox";
 import { awaitArtifacts, storeArtifact, type MediaContext } from "./media";
-import { recoveredReply } from "./recovery";
+import { idempotencyKey, recoveredReply, sendTurn } from "./recovery";
 
 export type TurnOutcome =
   | { kind: "done" }
@@ -43,8 +43,6 @@ export interface TurnContext {
   /** The platform's stop control, where it has one, and the ref its stop events carry. */
   stop?: { control: StopControl; ref: string };
 }
-
-export const idempotencyKey = (turn: Turn) => `molt:${turn.message.conversation}:${turn.seq}`;
 
 /** Run one attempt of a turn, with the platform's stop control offered while it runs. */
 export async function runTurn(turn: Turn, ctx: TurnContext): Promise<TurnOutcome> {
@@ -138,14 +136,9 @@ async function streamRun(turn: Turn, ctx: TurnContext, client: GatewayClient, op
     else {
       // Stopped while the agent was still waking up: the message is never sent.
       if (ctx.signal?.aborted) return await stop(undefined);
-      const ack = await chatSend(client, { sessionKey, message: turn.message.text, idempotencyKey: idempotencyKey(turn) });
-      runId = ack.runId;
-      if (ack.status === "ok") {
-        // Sent before and finished meanwhile (same idempotency key): no events will follow.
-        const text = await finishedRunText(client, sessionKey, runId);
-        if (text === undefined) throw new GatewayError("the finished run's reply is not in the session history", false);
-        return await deliver(text, runId);
-      }
+      const sent = await sendTurn(client, turn, inbox);
+      if (sent.kind === "done") return await deliver(sent.text, sent.runId);
+      runId = sent.runId;
     }
     inbox.setRun(turn.seq, runId);
     for (const followed = new Set<string>(); ; ) {

@@ -54,6 +54,15 @@ export class GatewayRequestError extends GatewayError {
   }
 }
 
+/**
+ * OpenClaw took a message as pending input, restarted before running it, and will not continue that
+ * input under its idempotency key again ("Pending input ownership ended; submit a new turn to
+ * continue"): every retry with that key gets the same answer.
+ */
+export function isPendingInputOrphaned(error: unknown): boolean {
+  return error instanceof GatewayRequestError && /pending input ownership ended/i.test(error.message);
+}
+
 /** This device is not paired yet; an operator (or the supervisor) must approve `requestId`. */
 export class PairingRequiredError extends GatewayRequestError {
   constructor(

@@ -24,6 +24,7 @@ function turn(fields: Partial<Turn> = {}): Turn {
     delivered: false,
     mediaPosted: [],
     noticed: false,
+    resends: 0,
     ...fields,
   };
 }

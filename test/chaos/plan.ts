@@ -1,8 +1,9 @@
 /**
  * The chaos run's plan, all from one seed: which conversation each message goes to, what it says
  * (each carries a marker of its own, which the stand-in model echoes back), when it is sent,
- * whether the platform delivers it twice, which platform API call fails around it and how, and
- * when the gateway is killed.
+ * whether the platform delivers it twice, which platform API call fails around it and how, whether
+ * the gateway takes it and dies before running it (then refuses its key: orphan-proxy.mjs), and when
+ * the gateway is killed.
  */
 import { rng } from "../fuzz/generate";
 
@@ -39,6 +40,8 @@ export interface PlannedMessage {
   duplicateAfter?: number;
   /** A platform API failure registered for the conversation just before this message. */
   fault?: Fault;
+  /** The gateway takes its first send and dies holding it, and refuses that key after (OpenClaw's pending input). */
+  orphaned?: boolean;
 }
 
 export interface ChaosPlan {
@@ -82,6 +85,9 @@ export function chaosPlan(seed: number, count: number, options: { spacingMs?: nu
     }
     messages.push(message);
   }
+  // From a stream of their own, so that the rest of the plan is the same as before they existed.
+  const o = rng(seed ^ 0x0e0e0e);
+  for (let i = 0; i < Math.max(1, Math.floor(count / 100)); i++) messages[o.int(count)]!.orphaned = true;
   const span = count * spacing;
   const killCount = Math.max(1, Math.floor(count / 400));
   const kills = Array.from({ length: killCount }, (_, i) => Math.round(span * ((i + 0.4) / killCount)));

@@ -19,7 +19,7 @@ export interface Delivery {
   duplicateStatus?: number;
 }
 
-/** Send every message on its schedule, with its duplicate, fault and the gateway kills. */
+/** Send every message on its schedule, with its duplicate, fault, orphaned input and the gateway kills. */
 export async function execute(plan: ChaosPlan): Promise<Delivery[]> {
   const start = Date.now();
   const deliveries: Delivery[] = [];
@@ -33,6 +33,7 @@ export async function execute(plan: ChaosPlan): Promise<Delivery[]> {
       pending.push(fetch(`${env.TEST_CHAOS_CONTROL_URL}/kill`, { method: "POST" }));
     }
     if (message.fault) await fault(message);
+    if (message.orphaned) await fetch(`${env.TEST_CHAOS_CONTROL_URL}/orphan`, { method: "POST", body: JSON.stringify({ match: message.marker }) });
     const delivery: Delivery = { message, sentAt: Date.now(), status: 0 };
     deliveries.push(delivery);
     pending.push(
@@ -185,4 +186,9 @@ export async function count429s(): Promise<{ slack: number; telegram: number }> 
   const slack = (await (await fetch(`${slackControl()}/calls`)).json()) as { calls: { status: number }[] };
   const telegram = (await (await fetch(`${telegramControl()}/calls`)).json()) as { calls: { status: number }[] };
   return { slack: slack.calls.filter((c) => c.status === 429).length, telegram: telegram.calls.filter((c) => c.status === 429).length };
+}
+
+/** What the chaos gateway's proxy did to the orphaned messages (orphan-proxy.mjs). */
+export async function orphanStats(): Promise<{ swallowed: number; refused: number; sentUnderNewKey: number }> {
+  return ((await (await fetch(`${env.TEST_CHAOS_CONTROL_URL}/status`)).json()) as { orphans: { swallowed: number; refused: number; sentUnderNewKey: number } }).orphans;
 }

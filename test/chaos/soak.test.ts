@@ -1,7 +1,9 @@
 /**
  * The chaos soak: messages across Slack and Telegram conversations, sent while faults are injected
  * from a seed (chaos/plan.ts): platform retries of the same delivery, the gateway killed with
- * SIGKILL mid-stream and restarted, 429s, 5xx and dropped connections from the platform APIs.
+ * SIGKILL mid-stream and restarted, 429s, 5xx and dropped connections from the platform APIs, and
+ * messages the gateway took and died holding, whose key it then refuses for good (the one the
+ * 1,000-message run lost before the bridge learned to send such a message again under a new key).
  * Then every message is checked against what the emulators show a user: exactly one final answer
  * carrying the message's own marker, in full; nothing lost, nothing twice, nothing cut short.
  *
@@ -11,7 +13,7 @@
  */
 import { describe, expect, inject, it } from "vitest";
 import { chaosPlan } from "./plan";
-import { count429s, execute, judge, percentile, visibleMessages } from "./run";
+import { count429s, execute, judge, orphanStats, percentile, visibleMessages } from "./run";
 
 const DEFAULT_MESSAGES = 100;
 const SEED = 1_129;
@@ -54,6 +56,8 @@ describe(`chaos soak: ${count} messages, seed ${SEED}`, () => {
       duplicatesSent: plan.messages.filter((m) => m.duplicateAfter !== undefined).length,
       platformFaults: plan.messages.filter((m) => m.fault).length,
       gatewayKills: plan.kills.length,
+      orphanedInputs: plan.messages.filter((m) => m.orphaned).length,
+      orphans: await orphanStats(),
       lost: verdicts.filter((v) => v.answers === 0).length,
       duplicated: verdicts.filter((v) => v.answers > 1).length,
       cutShort: verdicts.reduce((sum, v) => sum + v.cutShort, 0),
@@ -69,7 +73,13 @@ describe(`chaos soak: ${count} messages, seed ${SEED}`, () => {
     for (const v of verdicts.filter((v) => v.cutShort > 0)) console.log(`chaos: ${v.message.marker} shows ${JSON.stringify(v.partials)}`);
 
     const bad = (test: (v: (typeof verdicts)[number]) => boolean) =>
-      verdicts.filter(test).map((v) => `${v.message.marker} (${v.message.conversation.platform} ${v.message.conversation.id}${v.message.fault ? `, fault ${JSON.stringify(v.message.fault)}` : ""})`);
+      verdicts.filter(test).map((v) => `${v.message.marker} (${v.message.conversation.platform} ${v.message.conversation.id}${v.message.fault ? `, fault ${JSON.stringify(v.message.fault)}` : ""}${v.message.orphaned ? ", orphaned input" : ""})`);
+    // Each orphaned message was swallowed, its key refused on the retry, and it went out again under a new key.
+    const orphaned = plan.messages.filter((m) => m.orphaned).length;
+    expect(orphaned).toBeGreaterThan(0);
+    expect(report.orphans.swallowed).toBe(orphaned);
+    expect(report.orphans.refused).toBeGreaterThanOrEqual(orphaned);
+    expect(report.orphans.sentUnderNewKey).toBeGreaterThanOrEqual(orphaned);
     expect({ lost: bad((v) => v.answers === 0), duplicated: bad((v) => v.answers > 1), cutShort: bad((v) => v.cutShort > 0) }).toEqual({
       lost: [],
       duplicated: [],

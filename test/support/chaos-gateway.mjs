@@ -1,10 +1,13 @@
 // A real OpenClaw gateway of the chaos run's own, which the run may kill: a control server on
 // loopback kills the gateway's whole process group with SIGKILL (as a crash would) and starts it
 // again on the same port with the same HOME, so its sessions survive as they would on a restarted
-// container. Other test files never see this gateway.
+// container. The relay reaches it through orphan-proxy.mjs, which passes everything unchanged until
+// told to orphan a message's input (OpenClaw's refusal after a restart, reproduced on demand).
+// Other test files never see this gateway.
 //
 //   const chaos = await startChaosGateway({ token, modelUrl });
-//   chaos.url (ws://…), chaos.controlUrl: POST /kill -> {ok, restarts}; GET /status -> {up, restarts}
+//   chaos.url (ws://…), chaos.controlUrl: POST /kill -> {ok, restarts};
+//     POST /orphan {"match": "words"} -> {ok}; GET /status -> {up, restarts, orphans: {swallowed, refused, sentUnderNewKey}}
 //   await chaos.close();
 
 import fs from "node:fs";
@@ -12,12 +15,14 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { freePort, startGateway } from "./gateway-process.mjs";
+import { startOrphanProxy } from "./orphan-proxy.mjs";
 
 export async function startChaosGateway({ token, modelUrl }) {
   const port = await freePort();
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "molt-chaos-gw-"));
   // Generous: on a busy machine the first start alone can take minutes.
   let gateway = await startGateway({ token, modelUrl, port, home, keepHome: true, timeoutMs: 300_000 });
+  const proxy = await startOrphanProxy(port);
   let up = true;
   let restarts = 0;
   let restarting = Promise.resolve();
@@ -41,18 +46,36 @@ export async function startChaosGateway({ token, modelUrl }) {
       restarting = killAndRestart().catch((error) => console.error("chaos gateway restart failed:", error.message));
       return reply(200, { ok: true, restarts });
     }
-    if (req.method === "GET" && req.url === "/status") return reply(200, { up, restarts });
+    if (req.method === "POST" && req.url === "/orphan") {
+      let body = "";
+      req.on("data", (chunk) => (body += chunk));
+      req.on("end", () => {
+        const match = (() => {
+          try {
+            return JSON.parse(body).match;
+          } catch {
+            return undefined;
+          }
+        })();
+        if (typeof match !== "string" || !match) return reply(400, { ok: false, error: "match: the words of the message to orphan" });
+        proxy.orphan(match);
+        reply(200, { ok: true });
+      });
+      return;
+    }
+    if (req.method === "GET" && req.url === "/status") return reply(200, { up, restarts, orphans: proxy.stats() });
     reply(404, { ok: false });
   });
   await new Promise((resolve) => control.listen(0, "127.0.0.1", resolve));
 
   return {
-    url: `ws://127.0.0.1:${port}`,
+    url: proxy.url,
     controlUrl: `http://127.0.0.1:${control.address().port}`,
     async close() {
       control.closeAllConnections?.();
       await new Promise((resolve) => control.close(() => resolve()));
       await restarting;
+      await proxy.close();
       await gateway.stop();
       fs.rmSync(home, { recursive: true, force: true });
     },
