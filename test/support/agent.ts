@@ -13,25 +13,30 @@ export const GATEWAY_ID = "openclaw-gateway";
 /**
  * Stop the agent's container (if it runs) the way the platform would, and wait until the supervisor
  * knows. The SDK reports a stop at the Durable Object's next alarm (or just before the next start),
- * and that alarm may be minutes away when the object has no monitor waiting on the container (a
- * fresh instance, or one whose alarm already sleeps until its next check): the alarm is run now, as
- * the platform would run it later, so that a test never starts from a stop nobody has heard of.
+ * and that alarm may be minutes away when the object has no monitor waiting on the container: the
+ * alarm is run now, as the platform would run it later, so that a test never starts from a stop
+ * nobody has heard of.
+ *
+ * Each test file has storage of its own, but the container host outlives the files: a container
+ * that an earlier file left running is unknown to this file's Sandbox object and supervisor (which
+ * believes the gateway stopped, and is right once it is destroyed: there is nothing to hear).
  */
 export async function stoppedAgent() {
   const stoppedAt = Date.now();
+  const believed = (await gatewaySupervisor(env).status()).phase;
   const destroyed = (await containerStats(SANDBOX_ID)).running;
   if (destroyed) await openSandbox(env).destroy();
   await eventually(
     async () => {
       const status = await gatewaySupervisor(env).status();
-      const heard = destroyed ? status.since >= stoppedAt && /the container stopped/.test(status.lastError ?? "") : true;
+      const heard = destroyed && believed !== "stopped" ? status.since >= stoppedAt && /the container stopped/.test(status.lastError ?? "") : true;
       if (status.phase === "stopped" && heard) return true;
       await runDurableObjectAlarm(agentSandboxObject()).catch(() => false);
       return false;
     },
     60_000,
     "the supervisor to learn of the stop",
-    async () => ({ supervisor: await gatewaySupervisor(env).status(), container: (await containerStats(SANDBOX_ID)).running }),
+    async () => ({ believed, supervisor: await gatewaySupervisor(env).status(), container: (await containerStats(SANDBOX_ID)).running }),
   );
   return containerStats(SANDBOX_ID);
 }
