@@ -43,10 +43,12 @@ export type Sent = { kind: "running"; runId: string } | { kind: "done"; runId: s
 /**
  * Send the turn's message: a run to follow, or the reply of one that finished meanwhile (sent before
  * under the same key). When the gateway refuses the key for good (`isPendingInputOrphaned`: it was
- * killed holding the message as pending input), the message goes out once more under a new key,
- * but only after the session history shows neither a reply nor a run for it: never twice answered.
+ * killed holding the message as pending input), the input may still come back by itself: OpenClaw
+ * resumes interrupted turns after a restart, late. So the session is watched for a reply or a run
+ * for it first (up to `waitMs`), and only when none comes does the message go out once more, under
+ * a new key: never twice answered, never lost.
  */
-export async function sendTurn(client: GatewayClient, turn: Turn, inbox: Inbox): Promise<Sent> {
+export async function sendTurn(client: GatewayClient, turn: Turn, inbox: Inbox, options: { waitMs: number; signal?: AbortSignal }): Promise<Sent> {
   const sessionKey = turn.message.conversation;
   const send = () => chatSend(client, { sessionKey, message: turn.message.text, idempotencyKey: idempotencyKey(turn) });
   let ack: Awaited<ReturnType<typeof send>>;
@@ -54,9 +56,10 @@ export async function sendTurn(client: GatewayClient, turn: Turn, inbox: Inbox):
     ack = await send();
   } catch (error) {
     if (!isPendingInputOrphaned(error)) throw error;
-    const found = await recoveredReply(client, sessionKey, turn.message.text);
+    const found = await awaitReplyOrRun(client, sessionKey, turn.message.text, options);
     if (found?.kind === "done") return { kind: "done", runId: found.runId ?? idempotencyKey(turn), text: found.text };
     if (found?.kind === "active") return { kind: "running", runId: found.runId };
+    if (options.signal?.aborted) throw error;
     turn.resends = inbox.renewKey(turn.seq);
     ack = await send();
   }
@@ -65,4 +68,14 @@ export async function sendTurn(client: GatewayClient, turn: Turn, inbox: Inbox):
   const text = await finishedRunText(client, sessionKey, ack.runId);
   if (text === undefined) throw new GatewayError("the finished run's reply is not in the session history", false);
   return { kind: "done", runId: ack.runId, text };
+}
+
+/** A reply or a working run for the message, polled until `waitMs` passed (or the turn is stopped). */
+async function awaitReplyOrRun(client: GatewayClient, sessionKey: string, text: string, options: { waitMs: number; signal?: AbortSignal }) {
+  const deadline = Date.now() + options.waitMs;
+  for (;;) {
+    const found = await recoveredReply(client, sessionKey, text);
+    if (found || Date.now() >= deadline || options.signal?.aborted) return found;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
 }

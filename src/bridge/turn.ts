@@ -136,7 +136,7 @@ async function streamRun(turn: Turn, ctx: TurnContext, client: GatewayClient, op
     else {
       // Stopped while the agent was still waking up: the message is never sent.
       if (ctx.signal?.aborted) return await stop(undefined);
-      const sent = await sendTurn(client, turn, inbox);
+      const sent = await sendTurn(client, turn, inbox, { waitMs: ctx.recoveryWaitMs ?? 120_000, signal: ctx.signal });
       if (sent.kind === "done") return await deliver(sent.text, sent.runId);
       runId = sent.runId;
     }

@@ -189,6 +189,14 @@ export async function count429s(): Promise<{ slack: number; telegram: number }> 
 }
 
 /** What the chaos gateway's proxy did to the orphaned messages (orphan-proxy.mjs). */
-export async function orphanStats(): Promise<{ swallowed: number; refused: number; sentUnderNewKey: number }> {
-  return ((await (await fetch(`${env.TEST_CHAOS_CONTROL_URL}/status`)).json()) as { orphans: { swallowed: number; refused: number; sentUnderNewKey: number } }).orphans;
+export interface OrphanStats {
+  swallowed: number;
+  refused: number;
+  sentUnderNewKey: number;
+  /** The gateway's own refusals of a key after a kill, by message (the proxy only passed them on). */
+  gatewayRefusals: string[];
+}
+
+export async function orphanStats(): Promise<OrphanStats> {
+  return ((await (await fetch(`${env.TEST_CHAOS_CONTROL_URL}/status`)).json()) as { orphans: OrphanStats }).orphans;
 }

@@ -7,7 +7,7 @@
 //
 //   const chaos = await startChaosGateway({ token, modelUrl });
 //   chaos.url (ws://…), chaos.controlUrl: POST /kill -> {ok, restarts};
-//     POST /orphan {"match": "words"} -> {ok}; GET /status -> {up, restarts, orphans: {swallowed, refused, sentUnderNewKey}}
+//     POST /orphan {"match": "words"} -> {ok}; GET /status -> {up, restarts, orphans: {swallowed, refused, sentUnderNewKey, gatewayRefusals}}
 //   await chaos.close();
 
 import fs from "node:fs";

@@ -10,7 +10,7 @@
 //   const proxy = await startOrphanProxy(gatewayPort);
 //   proxy.url (ws://…);  proxy.orphan("words")  the next chat.send whose message contains "words" is
 //   swallowed and its connection cut, as if the gateway had died holding it; its key is refused from
-//   then on.  proxy.stats() -> { swallowed, refused, sentUnderNewKey }
+//   then on.  proxy.stats() -> { swallowed, refused, sentUnderNewKey, gatewayRefusals }
 
 import http from "node:http";
 import { WebSocket, WebSocketServer } from "ws";
@@ -23,41 +23,47 @@ export async function startOrphanProxy(gatewayPort) {
   const armed = new Set();
   /** Orphaned keys, and the message each one carried. */
   const refused = new Map();
-  const stats = { swallowed: 0, refused: 0, sentUnderNewKey: 0 };
+  /** `gatewayRefusals`: the gateway's own refusals of that kind (after a kill), by message. */
+  const stats = { swallowed: 0, refused: 0, sentUnderNewKey: 0, gatewayRefusals: [] };
 
+  // While the gateway is down, the relay must see what it sees without the proxy: no connection
+  // (not an error page, not an accepted upgrade that closes at once).
   const server = http.createServer((req, res) => {
     const headers = { ...req.headers, host: `127.0.0.1:${gatewayPort}` };
     const upstream = http.request(`${upstreamHttp}${req.url}`, { method: req.method, headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     });
-    upstream.on("error", (error) => {
-      if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" });
-      res.end(`gateway unreachable: ${error.message}`);
-    });
+    upstream.on("error", () => req.socket.destroy());
     req.pipe(upstream);
   });
 
   const wss = new WebSocketServer({ noServer: true });
   server.on("upgrade", (req, socket, head) => {
-    wss.handleUpgrade(req, socket, head, (client) => relay(client, req.url ?? "/"));
+    const upstream = new WebSocket(`${upstreamWs}${req.url ?? "/"}`);
+    upstream.once("unexpected-response", (request, response) => {
+      socket.end(`HTTP/1.1 ${response.statusCode} ${response.statusMessage}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      request.destroy();
+    });
+    upstream.once("error", () => socket.destroy());
+    upstream.once("open", () => wss.handleUpgrade(req, socket, head, (client) => relay(client, upstream)));
   });
 
-  function relay(client, path) {
-    const upstream = new WebSocket(`${upstreamWs}${path}`);
-    const queued = [];
+  function relay(client, upstream) {
+    /** The messages of the sends in flight, to tell the gateway's own refusals apart. */
+    const sends = new Map();
     const cut = () => {
       client.terminate();
       upstream.terminate();
     };
     const forward = (data, isBinary) => {
       if (upstream.readyState === WebSocket.OPEN) upstream.send(data, { binary: isBinary });
-      else queued.push([data, isBinary]);
     };
-    upstream.on("open", () => {
-      for (const [data, isBinary] of queued.splice(0)) upstream.send(data, { binary: isBinary });
-    });
     upstream.on("message", (data, isBinary) => {
+      if (!isBinary && data.includes(ORPHANED_INPUT)) {
+        const id = responseId(data);
+        stats.gatewayRefusals.push(String(sends.get(id) ?? "?").slice(0, 80));
+      }
       if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
     });
     upstream.on("close", (code, reason) => closeWith(client, code, reason));
@@ -83,6 +89,7 @@ export async function startOrphanProxy(gatewayPort) {
         return cut();
       }
       if ([...refused.values()].includes(text)) stats.sentUnderNewKey += 1;
+      sends.set(send.id, text);
       forward(data, isBinary);
     });
   }
@@ -93,7 +100,7 @@ export async function startOrphanProxy(gatewayPort) {
     orphan(words) {
       armed.add(words);
     },
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, gatewayRefusals: [...stats.gatewayRefusals] }),
     async close() {
       for (const client of wss.clients) client.terminate();
       server.closeAllConnections?.();
@@ -106,6 +113,14 @@ function chatSend(data) {
   try {
     const frame = JSON.parse(data.toString("utf8"));
     return frame?.type === "req" && frame.method === "chat.send" ? frame : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function responseId(data) {
+  try {
+    return JSON.parse(data.toString("utf8"))?.id;
   } catch {
     return undefined;
   }
