@@ -50,9 +50,10 @@ function chaosWorker() {
 }
 
 /**
- * The sandbox files share one agent container, one after the other. The persistence file leaves
- * snapshots, a held one and a past lockout behind in the keeper, and stops and wakes the container
- * on purpose: it runs last, so no other file starts from what it left.
+ * The sandbox files share one agent container on the test container host, one after the other
+ * (their Durable Object storage is their own). The persistence file, the longest, stops, wipes and
+ * wakes the container on purpose: it runs last, so that a failure there never leaves a container
+ * in an odd state for another file.
  */
 class PersistenceLast extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
@@ -140,15 +141,6 @@ export default defineConfig({
           name: "sandbox",
           include: ["test/sandbox/**/*.test.ts"],
           setupFiles: ["./test/support/stray-calls.ts"],
-          // The persistence file passes on its own (`npx vitest run --project sandbox
-          // test/sandbox/persistence.test.ts` after removing this line), but not yet after the
-          // other sandbox files, which leave their own snapshots in the keeper: its cold start
-          // after a wiped disk then needed a new pairing. Kept out of `npm test` until that is
-          // found (issue #10 stays open).
-          exclude: ["test/sandbox/persistence.test.ts"],
-          // Persistence's end-to-end tests fail since the parallel work was merged (3 of 5; issue
-          // #10 stays open until they pass again): kept out of `npm test` until then. Run them with
-          // `npx vitest run --project sandbox test/sandbox/persistence.test.ts` after removing this.
           // The files share one agent container (a deployment has one): one file at a time, or one
           // file's sleep or wipe lands in the middle of another's turn.
           fileParallelism: false,
