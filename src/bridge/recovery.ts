@@ -3,7 +3,8 @@
  * itself (a new run in the same session, prompted "your previous turn was interrupted"), and a
  * message sent again meanwhile is folded into that run. So before sending a turn again, and when a
  * re-sent turn ends with an empty final, the bridge looks at the session: a run still working is
- * followed, a reply already made is delivered. Only when neither exists is the message sent again.
+ * followed, a reply already made is delivered. Only when neither exists is the message sent again,
+ * under the same idempotency key, or under a new one when the gateway refuses the old one for good.
  */
 import { asRecord, type GatewayClient } from "../gateway/client";
 import { GatewayError, isPendingInputOrphaned } from "../gateway/errors";
