@@ -2,6 +2,8 @@
  * The agent's screenshots, videos and files: after a run's final message, list its artifacts
  * (they appear a moment after `final`, so the wait is bounded, not skipped), stream each one from
  * the gateway into R2 under a predictable key, and describe it for the adapter to upload.
+ * R2 answers an occasional transient error (10001, "Please try again"): the copy and each read of
+ * it get a few tries before the file is given up on.
  */
 import type { MediaItem } from "../adapters/types";
 import type { GatewayClient } from "../gateway/client";
@@ -41,15 +43,32 @@ export function mediaKey(keyPrefix: string, artifact: Artifact): string {
   return `media/${keyPrefix}/${artifact.id.replace(/[^\w.-]+/g, "_")}-${name}`;
 }
 
+const R2_TRIES = 3;
+
+/** `op` tried up to R2_TRIES times, a moment apart; the last failure is the one thrown. */
+async function r2Tries<T>(what: string, op: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await op();
+    } catch (error) {
+      if (attempt >= R2_TRIES) throw error;
+      console.warn(`media: ${what} failed (try ${attempt} of ${R2_TRIES}):`, error instanceof Error ? error.message : String(error));
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
+}
+
 /** Copy one artifact into R2 (streamed where the gateway serves a URL) and describe it. */
 export async function storeArtifact(ctx: MediaContext, artifact: Artifact): Promise<MediaItem> {
   const key = mediaKey(ctx.keyPrefix, artifact);
   const contentType = artifact.mimeType ?? "application/octet-stream";
-  let object = await ctx.bucket.head(key);
-  if (!object) {
+  // A streamed body can't be sent twice: a failed copy is tried again from the download.
+  const object = await r2Tries(`storing ${key}`, async () => {
+    const stored = await ctx.bucket.head(key);
+    if (stored) return stored;
     const download = await downloadArtifact(ctx.client, { sessionKey: ctx.sessionKey, runId: ctx.runId, artifactId: artifact.id });
-    object = await putDownload(ctx, key, contentType, download.url, download.data);
-  }
+    return putDownload(ctx, key, contentType, download.url, download.data);
+  });
   return withLink(describeObject(ctx, key, artifact.title, contentType, object.size), ctx.publicUrl, ctx.token);
 }
 
@@ -72,7 +91,7 @@ function describeObject(ctx: MediaContext, key: string, name: string, contentTyp
     contentType,
     size,
     async open() {
-      const object = await ctx.bucket.get(key);
+      const object = await r2Tries(`reading ${key}`, () => ctx.bucket.get(key));
       if (!object) throw new Error(`media ${key} is gone from the bucket`);
       return object.body;
     },
