@@ -55,6 +55,7 @@ export interface PlannedMessage {
 
 export interface R2Fault {
   op: "put" | "get";
+  /** One or two in a row: transient, as R2's internal errors are; more would exhaust the relay's tries. */
   times: number;
 }
 

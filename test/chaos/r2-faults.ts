@@ -6,7 +6,7 @@
  * reaches the bridge's `env.MEDIA` calls inside the conversation objects, unchanged relay code.
  *
  * Only media keys of a planned conversation fail (`media/<platform>:<conversation id>…`), each rule
- * a bounded number of times, with the error R2 answers for a transient fault; every other call
+ * a bounded number of times on one file, with the error R2 answers for a transient fault; every other call
  * (other keys, the STATE bucket, the test's own reads) goes straight to miniflare. The failures
  * actually thrown are counted, so the soak can prove the wrapper was reached.
  */
@@ -19,6 +19,8 @@ interface Rule {
   /** Matches the conversation's part of a media key. */
   pattern: RegExp;
   left: number;
+  /** The file it fails, once it has failed one. */
+  key?: string;
 }
 
 const rules: Rule[] = [];
@@ -35,8 +37,9 @@ export function installR2Faults(): () => void {
   for (const op of ["put", "get"] as const) {
     const original = originals[op];
     proto[op] = function (this: unknown, key: string, ...rest: unknown[]) {
-      const rule = typeof key === "string" && key.startsWith("media/") ? rules.find((r) => r.op === op && r.left > 0 && r.pattern.test(key)) : undefined;
+      const rule = typeof key === "string" && key.startsWith("media/") ? ruleFor(op, key) : undefined;
       if (rule) {
+        rule.key = key;
         rule.left--;
         injected[op]++;
         // What R2 throws for a transient fault (error 10001); the request never reached storage.
@@ -52,7 +55,18 @@ export function installR2Faults(): () => void {
   return restore;
 }
 
-/** The next `times` calls of `op` on a media key of the conversation fail. */
+/**
+ * The rule a call meets: one already bound to this key, else the first unbound one of the
+ * conversation. A rule binds to the first file it fails, so two rules never add up on one file
+ * (each file meets at most the planned one or two failures of each kind).
+ */
+function ruleFor(op: Op, key: string): Rule | undefined {
+  const bound = rules.filter((r) => r.op === op && r.key === key);
+  if (bound.length) return bound.find((r) => r.left > 0);
+  return rules.find((r) => r.op === op && r.left > 0 && r.key === undefined && r.pattern.test(key));
+}
+
+/** The next `times` calls of `op` on a media key of the conversation (one file) fail. */
 export function registerR2Fault(conversation: Conversation, fault: R2Fault): void {
   // Media keys begin `media/<platform>:…` and carry the conversation's id between `:` and `:` or `/`.
   const pattern = new RegExp(`^media/${conversation.platform}:(?:[^/]*:)?${escape(conversation.id)}[:/]`);
