@@ -73,6 +73,7 @@ const TELEGRAM_FAULT_METHODS = ["sendMessage", "sendMessageDraft", "editMessageT
 const DISCORD_FAULT_ROUTES: [string, string][] = [["POST", "messages"], ["PATCH", "messages/"], ["POST", "typing"]];
 /** Of the messages, this share goes to Discord conversations instead (drawn from a stream of its own). */
 const DISCORD_SHARE = 0.3;
+const DISCORD_FAULT_SHARE = 0.25;
 const MEDIA_SHARE = 0.1;
 /** Of the files, this share meets R2 errors. */
 const R2_FAULT_SHARE = 0.5;
@@ -117,19 +118,21 @@ export function chaosPlan(seed: number, count: number, options: { spacingMs?: nu
       if (m.chance(R2_FAULT_SHARE)) message.r2Fault = { op: m.pick(["put", "get"] as const), times: 1 + m.int(2) };
     }
     if (r.chance(0.1)) message.duplicateAfter = r.int(3_000);
-    if (r.chance(0.15)) {
-      const methods = drawn.platform === "slack" ? SLACK_FAULT_METHODS : TELEGRAM_FAULT_METHODS;
-      const kind = r.int(3);
-      const method = r.pick(methods);
-      const how = kind === 0 ? { status: 429, retryAfter: 1 } : kind === 1 ? { status: 500 } : { disconnect: true };
-      if (toDiscord) {
-        // Discord's retry_after is in seconds with a fraction, as its API answers.
+    // The Slack and Telegram draws are made for every message (so the others' stay as they were);
+    // a Discord message's fault is drawn from the Discord stream instead.
+    const faulted = r.chance(0.15);
+    const kind = faulted ? r.int(3) : 0;
+    const method = faulted ? r.pick(drawn.platform === "slack" ? SLACK_FAULT_METHODS : TELEGRAM_FAULT_METHODS) : "";
+    if (toDiscord) {
+      if (d.chance(DISCORD_FAULT_SHARE)) {
         const [verb, route] = d.pick(DISCORD_FAULT_ROUTES);
-        const discordHow = kind === 0 ? { status: 429, retryAfter: Math.round(200 + d.int(1_300)) / 1000 } : how;
-        message.fault = { method: verb, path: `/channels/${conversation.id}/${route}`, ...discordHow };
-      } else {
-        message.fault = { method, ...how };
+        const how = d.int(3);
+        // Discord's retry_after is in seconds with a fraction, as its API answers.
+        const what = how === 0 ? { status: 429, retryAfter: (200 + d.int(1_300)) / 1000 } : how === 1 ? { status: 500 } : { disconnect: true };
+        message.fault = { method: verb, path: `/channels/${conversation.id}/${route}`, ...what };
       }
+    } else if (faulted) {
+      message.fault = { method, ...(kind === 0 ? { status: 429, retryAfter: 1 } : kind === 1 ? { status: 500 } : { disconnect: true }) };
     }
     messages.push(message);
   }
