@@ -2,8 +2,8 @@
  * The agent's screenshots, videos and files: after a run's final message, list its artifacts
  * (they appear a moment after `final`, so the wait is bounded, not skipped), stream each one from
  * the gateway into R2 under a predictable key, and describe it for the adapter to upload.
- * R2 answers an occasional transient error (10001, "Please try again"): the copy and each read of
- * it get a few tries before the file is given up on.
+ * R2 answers an occasional transient error (10001, "Please try again"): the download, the copy and
+ * each read of it get a few tries each before the file is given up on.
  */
 import type { MediaItem } from "../adapters/types";
 import type { GatewayClient } from "../gateway/client";
@@ -43,16 +43,19 @@ export function mediaKey(keyPrefix: string, artifact: Artifact): string {
   return `media/${keyPrefix}/${artifact.id.replace(/[^\w.-]+/g, "_")}-${name}`;
 }
 
-const R2_TRIES = 3;
+const TRIES = 3;
 
-/** `op` tried up to R2_TRIES times, a moment apart; the last failure is the one thrown. */
-async function r2Tries<T>(what: string, op: () => Promise<T>): Promise<T> {
+/** Thrown when the download's own tries are used up: the copy is not tried again for it. */
+class DownloadFailed extends Error {}
+
+/** `op` tried up to TRIES times, a moment apart, while `again` allows; the last failure is thrown. */
+async function tries<T>(what: string, op: () => Promise<T>, again: (error: unknown) => boolean = () => true): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await op();
     } catch (error) {
-      if (attempt >= R2_TRIES) throw error;
-      console.warn(`media: ${what} failed (try ${attempt} of ${R2_TRIES}):`, error instanceof Error ? error.message : String(error));
+      if (attempt >= TRIES || !again(error)) throw error;
+      console.warn(`media: ${what} failed (try ${attempt} of ${TRIES}):`, error instanceof Error ? error.message : String(error));
       await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
     }
   }
@@ -63,12 +66,22 @@ export async function storeArtifact(ctx: MediaContext, artifact: Artifact): Prom
   const key = mediaKey(ctx.keyPrefix, artifact);
   const contentType = artifact.mimeType ?? "application/octet-stream";
   // A streamed body can't be sent twice: a failed copy is tried again from the download.
-  const object = await r2Tries(`storing ${key}`, async () => {
-    const stored = await ctx.bucket.head(key);
-    if (stored) return stored;
-    const download = await downloadArtifact(ctx.client, { sessionKey: ctx.sessionKey, runId: ctx.runId, artifactId: artifact.id });
-    return putDownload(ctx, key, contentType, download.url, download.data);
-  });
+  const object = await tries(
+    `storing ${key}`,
+    async () => {
+      const stored = await ctx.bucket.head(key);
+      if (stored) return stored;
+      // An artifact just listed can be unknown to the download for a moment ("artifact not found",
+      // seen under load): the download has tries of its own, so they don't use up the copy's.
+      const download = await tries(`downloading ${artifact.id}`, () =>
+        downloadArtifact(ctx.client, { sessionKey: ctx.sessionKey, runId: ctx.runId, artifactId: artifact.id }),
+      ).catch((error: unknown) => {
+        throw new DownloadFailed(error instanceof Error ? error.message : String(error));
+      });
+      return putDownload(ctx, key, contentType, download.url, download.data);
+    },
+    (error) => !(error instanceof DownloadFailed),
+  );
   return withLink(describeObject(ctx, key, artifact.title, contentType, object.size), ctx.publicUrl, ctx.token);
 }
 
@@ -91,7 +104,7 @@ function describeObject(ctx: MediaContext, key: string, name: string, contentTyp
     contentType,
     size,
     async open() {
-      const object = await r2Tries(`reading ${key}`, () => ctx.bucket.get(key));
+      const object = await tries(`reading ${key}`, () => ctx.bucket.get(key));
       if (!object) throw new Error(`media ${key} is gone from the bucket`);
       return object.body;
     },
