@@ -2,6 +2,8 @@
  * The agent's screenshots, videos and files: after a run's final message, list its artifacts
  * (they appear a moment after `final`, so the wait is bounded, not skipped), stream each one from
  * the gateway into R2 under a predictable key, and describe it for the adapter to upload.
+ * R2 answers an occasional transient error (10001, "Please try again"): the download, the copy and
+ * each read of it get a few tries each before the file is given up on.
  */
 import type { MediaItem } from "../adapters/types";
 import type { GatewayClient } from "../gateway/client";
@@ -41,15 +43,45 @@ export function mediaKey(keyPrefix: string, artifact: Artifact): string {
   return `media/${keyPrefix}/${artifact.id.replace(/[^\w.-]+/g, "_")}-${name}`;
 }
 
+const TRIES = 3;
+
+/** Thrown when the download's own tries are used up: the copy is not tried again for it. */
+class DownloadFailed extends Error {}
+
+/** `op` tried up to TRIES times, a moment apart, while `again` allows; the last failure is thrown. */
+async function tries<T>(what: string, op: () => Promise<T>, again: (error: unknown) => boolean = () => true): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await op();
+    } catch (error) {
+      if (attempt >= TRIES || !again(error)) throw error;
+      console.warn(`media: ${what} failed (try ${attempt} of ${TRIES}):`, error instanceof Error ? error.message : String(error));
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
+}
+
 /** Copy one artifact into R2 (streamed where the gateway serves a URL) and describe it. */
 export async function storeArtifact(ctx: MediaContext, artifact: Artifact): Promise<MediaItem> {
   const key = mediaKey(ctx.keyPrefix, artifact);
   const contentType = artifact.mimeType ?? "application/octet-stream";
-  let object = await ctx.bucket.head(key);
-  if (!object) {
-    const download = await downloadArtifact(ctx.client, { sessionKey: ctx.sessionKey, runId: ctx.runId, artifactId: artifact.id });
-    object = await putDownload(ctx, key, contentType, download.url, download.data);
-  }
+  // A streamed body can't be sent twice: a failed copy is tried again from the download.
+  const object = await tries(
+    `storing ${key}`,
+    async () => {
+      const stored = await ctx.bucket.head(key);
+      if (stored) return stored;
+      // An artifact just listed can be unknown to the download for a moment ("artifact not found",
+      // seen under load): the download has tries of its own, so they don't use up the copy's.
+      const download = await tries(`downloading ${artifact.id}`, () =>
+        downloadArtifact(ctx.client, { sessionKey: ctx.sessionKey, runId: ctx.runId, artifactId: artifact.id }),
+      ).catch((error: unknown) => {
+        throw new DownloadFailed(error instanceof Error ? error.message : String(error));
+      });
+      return putDownload(ctx, key, contentType, download.url, download.data);
+    },
+    (error) => !(error instanceof DownloadFailed),
+  );
   return withLink(describeObject(ctx, key, artifact.title, contentType, object.size), ctx.publicUrl, ctx.token);
 }
 
@@ -72,7 +104,7 @@ function describeObject(ctx: MediaContext, key: string, name: string, contentTyp
     contentType,
     size,
     async open() {
-      const object = await ctx.bucket.get(key);
+      const object = await tries(`reading ${key}`, () => ctx.bucket.get(key));
       if (!object) throw new Error(`media ${key} is gone from the bucket`);
       return object.body;
     },

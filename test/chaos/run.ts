@@ -1,15 +1,23 @@
 /**
  * Running a chaos plan against the Worker and reading the outcome from the emulators' records.
  * The Worker is driven as the platforms drive it (signed Slack events, Telegram updates with the
- * secret header); faults go to the emulators' control endpoints and the chaos gateway's.
+ * secret header, Discord messages dispatched as MESSAGE_CREATE on the emulator's Gateway, which the
+ * relay's own Gateway connection receives); faults go to the emulators' control endpoints, the
+ * chaos gateway's, and the R2 binding (r2-faults.ts).
  */
 import { env, SELF } from "cloudflare:test";
 import { signedSlackRequest } from "../support/slack-sign";
 import { TELEGRAM_SECRET_HEADER } from "../../src/adapters/telegram/verify";
+import { listenerObject } from "../../src/bridge/listener-object";
 import type { ChaosPlan, PlannedMessage } from "./plan";
+import { registerR2Fault } from "./r2-faults";
 
 const slackControl = () => `${new URL(env.SLACK_API_URL!).origin}/_emulator`;
 const telegramControl = () => `${env.TELEGRAM_API_URL}/_emulator`;
+const discordControl = () => `${env.DISCORD_API_URL!.replace(/\/api\/v10$/, "")}/_emulator`;
+const GUILD = "1000000000000000777";
+/** The relay's bot on the Discord emulator (its id, for mentions), once connected. */
+let discordBot: string | undefined;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface Delivery {
@@ -19,8 +27,27 @@ export interface Delivery {
   duplicateStatus?: number;
 }
 
-/** Send every message on its schedule, with its duplicate, fault, orphaned input and the gateway kills. */
+/**
+ * The relay's Discord Gateway connection (the listener object connects with the configured bot
+ * token), ready before the first Discord message is dispatched; the emulator keeps what is
+ * dispatched while it is down for the resume, as Discord does.
+ */
+export async function connectDiscord(): Promise<void> {
+  const token = env.DISCORD_BOT_TOKEN!;
+  const configured = (await (await fetch(`${discordControl()}/gateway/config`, { method: "POST", body: JSON.stringify({ token }) })).json()) as { botId: string };
+  discordBot = configured.botId;
+  const listener = listenerObject(env, "discord");
+  await listener.ensure("discord");
+  const deadline = Date.now() + 60_000;
+  while ((await listener.status("discord")).phase !== "ready") {
+    if (Date.now() > deadline) throw new Error(`the relay's Discord Gateway is not ready: ${JSON.stringify(await listener.status("discord"))}`);
+    await sleep(250);
+  }
+}
+
+/** Send every message on its schedule, with its duplicate, faults, orphaned input and the gateway kills. */
 export async function execute(plan: ChaosPlan): Promise<Delivery[]> {
+  if (plan.conversations.some((c) => c.platform === "discord")) await connectDiscord();
   const start = Date.now();
   const deliveries: Delivery[] = [];
   const pending: Promise<unknown>[] = [];
@@ -33,6 +60,7 @@ export async function execute(plan: ChaosPlan): Promise<Delivery[]> {
       pending.push(fetch(`${env.TEST_CHAOS_CONTROL_URL}/kill`, { method: "POST" }));
     }
     if (message.fault) await fault(message);
+    if (message.r2Fault) registerR2Fault(message.conversation, message.r2Fault);
     if (message.orphaned) await fetch(`${env.TEST_CHAOS_CONTROL_URL}/orphan`, { method: "POST", body: JSON.stringify({ match: message.marker }) });
     const delivery: Delivery = { message, sentAt: Date.now(), status: 0 };
     deliveries.push(delivery);
@@ -51,13 +79,46 @@ export async function execute(plan: ChaosPlan): Promise<Delivery[]> {
 
 async function fault(message: PlannedMessage): Promise<void> {
   const { conversation } = message;
+  if (conversation.platform === "discord") {
+    // Scoped by the path, which names the conversation's channel.
+    await fetch(`${discordControl()}/faults`, { method: "POST", body: JSON.stringify({ ...message.fault, times: 1 }) });
+    return;
+  }
   const scope = conversation.platform === "slack" ? { channel: conversation.id } : { chat_id: conversation.id };
   const url = `${conversation.platform === "slack" ? slackControl() : telegramControl()}/faults`;
   await fetch(url, { method: "POST", body: JSON.stringify({ ...message.fault, ...scope, times: 1 }) });
 }
 
 function deliver(message: PlannedMessage, retry: boolean): Promise<number> {
-  return message.conversation.platform === "slack" ? deliverSlack(message, retry) : deliverTelegram(message);
+  const { platform } = message.conversation;
+  return platform === "slack" ? deliverSlack(message, retry) : platform === "telegram" ? deliverTelegram(message) : deliverDiscord(message, retry);
+}
+
+/**
+ * A mention in a guild channel, dispatched on the relay's Gateway session; a duplicate is the same
+ * MESSAGE_CREATE dispatched again (as a resume replays it). 200 when the emulator took it.
+ */
+async function deliverDiscord(message: PlannedMessage, retry: boolean): Promise<number> {
+  const token = env.DISCORD_BOT_TOKEN!;
+  const id = discordMessageId(message);
+  const body = retry
+    ? { token, id }
+    : {
+        token,
+        id,
+        channel_id: message.conversation.id,
+        guild_id: GUILD,
+        author: { id: String(1_100_000_000_000_000_100n + BigInt(message.conversation.index)), username: "chaos" },
+        content: `<@${discordBot}> ${message.words}`,
+        mentions: [{ id: discordBot }],
+      };
+  const response = await fetch(`${discordControl()}/gateway/${retry ? "redispatch" : "message"}`, { method: "POST", body: JSON.stringify(body) });
+  await response.body?.cancel();
+  return response.status;
+}
+
+function discordMessageId(message: PlannedMessage): string {
+  return String(1_500_000_000_000_000_000n + BigInt(plan_seed_offset(message)) * 100_000n + BigInt(message.index));
 }
 
 async function deliverSlack(message: PlannedMessage, retry: boolean): Promise<number> {
@@ -118,29 +179,51 @@ interface SeenMessage {
   /** When the call that last changed it was answered (the emulator's clock). */
   time: number;
   final: boolean;
+  /** The names of the files it carries (the stand-in model names a picture after the words). */
+  files: string[];
 }
 
-/** Every bot message per conversation, with when it last changed. */
+type SlackMessages = { channels: Record<string, { messages: { ts: string; text: string; streaming: boolean; files?: { name: string }[] }[] }> };
+type SlackCalls = { calls: { channel?: string; time: number; status: number; body: { ts?: string }; response?: { ok?: boolean; ts?: string } }[] };
+type TelegramMessages = { chats: Record<string, { messages: { message_id: number; kind: string; text: string; file?: { filename: string } }[] }> };
+type TelegramCalls = { calls: { chat_id?: string; method: string; time: number; status: number; body: { message_id?: unknown }; response?: { ok?: boolean; result?: { message_id?: number } } }[] };
+type DiscordMessages = { messages: { id: string; content: string; attachments: { filename: string }[] }[] };
+type DiscordCalls = { calls: { path: string; time: number; status: number; response?: { id?: string } | null }[] };
+
+const json = async <T>(url: string): Promise<T> => (await (await fetch(url)).json()) as T;
+
+/** Every bot message per conversation, with when it last changed and its files. */
 export async function visibleMessages(plan: ChaosPlan): Promise<Map<string, SeenMessage[]>> {
   const out = new Map<string, SeenMessage[]>();
-  const slack = (await (await fetch(`${slackControl()}/messages`)).json()) as { channels: Record<string, { messages: { ts: string; text: string; streaming: boolean }[] }> };
-  const slackCalls = (await (await fetch(`${slackControl()}/calls`)).json()) as { calls: { channel?: string; time: number; status: number; body: { ts?: string }; response?: { ok?: boolean; ts?: string } }[] };
-  const telegram = (await (await fetch(`${telegramControl()}/messages`)).json()) as { chats: Record<string, { messages: { message_id: number; kind: string; text: string }[] }> };
-  const telegramCalls = (await (await fetch(`${telegramControl()}/calls`)).json()) as { calls: { chat_id?: string; method: string; time: number; status: number; body: { message_id?: unknown }; response?: { ok?: boolean; result?: { message_id?: number } } }[] };
+  const slack = await json<SlackMessages>(`${slackControl()}/messages`);
+  const slackCalls = await json<SlackCalls>(`${slackControl()}/calls`);
+  const telegram = await json<TelegramMessages>(`${telegramControl()}/messages`);
+  const telegramCalls = await json<TelegramCalls>(`${telegramControl()}/calls`);
   for (const conversation of plan.conversations) {
     const seen: SeenMessage[] = [];
     if (conversation.platform === "slack") {
       const calls = slackCalls.calls.filter((call) => call.channel === conversation.id && call.response?.ok);
       for (const m of slack.channels[conversation.id]?.messages ?? []) {
         const touching = calls.filter((call) => call.response?.ts === m.ts || call.body.ts === m.ts);
-        seen.push({ text: m.text, time: touching.at(-1)?.time ?? 0, final: !m.streaming });
+        seen.push({ text: m.text, time: touching.at(-1)?.time ?? 0, final: !m.streaming, files: (m.files ?? []).map((f) => f.name) });
       }
-    } else {
+    } else if (conversation.platform === "telegram") {
       const calls = telegramCalls.calls.filter((call) => call.chat_id === conversation.id && call.response?.ok);
       for (const m of telegram.chats[conversation.id]?.messages ?? []) {
-        if (m.kind !== "text") continue;
+        if (m.kind !== "text") {
+          // A photo or document: its caption is not an answer, its file is counted.
+          if (m.file) seen.push({ text: "", time: 0, final: true, files: [m.file.filename] });
+          continue;
+        }
         const touching = calls.filter((call) => call.response?.result?.message_id === m.message_id || Number(call.body.message_id) === m.message_id);
-        seen.push({ text: m.text, time: touching.at(-1)?.time ?? 0, final: true });
+        seen.push({ text: m.text, time: touching.at(-1)?.time ?? 0, final: true, files: [] });
+      }
+    } else {
+      const messages = await json<DiscordMessages>(`${discordControl()}/messages?channel_id=${conversation.id}`);
+      const calls = (await json<DiscordCalls>(`${discordControl()}/calls?channel_id=${conversation.id}`)).calls.filter((call) => call.status >= 200 && call.status < 300);
+      for (const m of messages.messages) {
+        const touching = calls.filter((call) => call.response?.id === m.id || call.path.includes(`/messages/${m.id}`));
+        seen.push({ text: m.content, time: touching.at(-1)?.time ?? 0, final: true, files: m.attachments.map((a) => a.filename) });
       }
     }
     out.set(conversation.id, seen);
@@ -155,6 +238,8 @@ export interface Verdict {
   interrupted: number;
   /** Messages with the marker that are not the whole answer and not marked: text cut short. */
   cutShort: number;
+  /** Files delivered for the message (named after its words, so after its marker). */
+  files: number;
   latencyMs?: number;
   /** The cut-short messages as shown, for the failure report. */
   partials: string[];
@@ -162,7 +247,8 @@ export interface Verdict {
 
 export function judge(deliveries: Delivery[], seen: Map<string, SeenMessage[]>): Verdict[] {
   return deliveries.map(({ message, sentAt }) => {
-    const messages = (seen.get(message.conversation.id) ?? []).filter((m) => m.text.includes(message.marker));
+    const all = seen.get(message.conversation.id) ?? [];
+    const messages = all.filter((m) => m.text.includes(message.marker));
     const whole = messages.filter((m) => m.final && message.expected.every((part) => m.text.includes(part)));
     const rest = messages.filter((m) => !whole.includes(m));
     const interrupted = rest.filter((m) => /interrupted|connection to the agent was lost|retrying/i.test(m.text)).length;
@@ -171,6 +257,7 @@ export function judge(deliveries: Delivery[], seen: Map<string, SeenMessage[]>):
       answers: whole.length,
       interrupted,
       cutShort: rest.length - interrupted,
+      files: all.reduce((sum, m) => sum + m.files.filter((name) => name.includes(message.marker)).length, 0),
       latencyMs: whole[0] ? Math.max(0, whole[0].time - sentAt) : undefined,
       partials: rest.map((m) => `${m.final ? "" : "(still streaming) "}${m.text.slice(0, 160)}`),
     };
@@ -182,10 +269,9 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-export async function count429s(): Promise<{ slack: number; telegram: number }> {
-  const slack = (await (await fetch(`${slackControl()}/calls`)).json()) as { calls: { status: number }[] };
-  const telegram = (await (await fetch(`${telegramControl()}/calls`)).json()) as { calls: { status: number }[] };
-  return { slack: slack.calls.filter((c) => c.status === 429).length, telegram: telegram.calls.filter((c) => c.status === 429).length };
+export async function count429s(): Promise<{ slack: number; telegram: number; discord: number }> {
+  const count = async (url: string) => (await json<{ calls: { status: number }[] }>(url)).calls.filter((c) => c.status === 429).length;
+  return { slack: await count(`${slackControl()}/calls`), telegram: await count(`${telegramControl()}/calls`), discord: await count(`${discordControl()}/calls`) };
 }
 
 /** What the chaos gateway's proxy did to the orphaned messages (orphan-proxy.mjs). */

@@ -1,18 +1,26 @@
 /**
- * The chaos soak: messages across Slack and Telegram conversations, sent while faults are injected
- * from a seed (chaos/plan.ts): platform retries of the same delivery, the gateway killed with
- * SIGKILL mid-stream and restarted, 429s, 5xx and dropped connections from the platform APIs, and
- * messages the gateway took and died holding, whose key it then refuses for good (the one the
- * 1,000-message run lost before the bridge learned to send such a message again under a new key).
+ * The chaos soak: messages across Slack, Telegram and Discord conversations (Discord's arrive as
+ * MESSAGE_CREATE on the emulator's Gateway, over the relay's own Gateway connection), sent while
+ * faults are injected from a seed (chaos/plan.ts): platform retries of the same delivery (a
+ * Discord dispatch sent again), the gateway killed with SIGKILL mid-stream and restarted, 429s
+ * (with each platform's own retry-after), 5xx and dropped connections from the Slack, Telegram and
+ * Discord APIs, messages the gateway took and died holding, whose key it then refuses for good
+ * (the one the 1,000-message run lost before the bridge learned to send such a message again
+ * under a new key), and pictures asked for whose copy into R2 or read back for the upload fails
+ * once or twice. R2 errors are injected at the R2 binding in this isolate, where the relay's
+ * Durable Objects run too (r2-faults.ts); the soak asserts that every planned failure was thrown.
  * Then every message is checked against what the emulators show a user: exactly one final answer
- * carrying the message's own marker, in full; nothing lost, nothing twice, nothing cut short.
+ * carrying the message's own marker, in full, and for a picture exactly one file (a Slack file in
+ * the thread, a Telegram photo, a Discord attachment, named after the message's words); nothing
+ * lost, nothing twice, nothing cut short.
  *
  * `npm test` runs 100 messages; `npm run chaos` runs 1,000 (CHAOS_MESSAGES) and prints the
  * figures recorded in bench/README.md. Not covered here yet: a cold container (the sandbox
- * project's host) and R2 errors on media.
+ * project's host).
  */
-import { describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { chaosPlan } from "./plan";
+import { installR2Faults, r2FaultsInjected } from "./r2-faults";
 import { count429s, execute, judge, orphanStats, percentile, visibleMessages } from "./run";
 
 const DEFAULT_MESSAGES = 100;
@@ -25,7 +33,13 @@ const count = inject("chaosMessages") || DEFAULT_MESSAGES;
 const waitMs = Math.max(1_200_000, count * 2_000);
 
 describe(`chaos soak: ${count} messages, seed ${SEED}`, () => {
-  it("answers every message exactly once, in full, through retries, platform faults and a gateway crash", async () => {
+  let restoreR2: () => void;
+  beforeAll(() => {
+    restoreR2 = installR2Faults();
+  });
+  afterAll(() => restoreR2());
+
+  it("answers every message exactly once, in full, with its file, through retries, platform and R2 faults and a gateway crash", async () => {
     const plan = chaosPlan(SEED, count);
     const started = Date.now();
     const deliveries = await execute(plan);
@@ -37,12 +51,13 @@ describe(`chaos soak: ${count} messages, seed ${SEED}`, () => {
     const budget = Date.now() + waitMs;
     let verdicts = judge(deliveries, await visibleMessages(plan));
     let said = Date.now();
-    while (verdicts.some((v) => v.answers === 0) && Date.now() < budget) {
+    const waiting = (v: (typeof verdicts)[number]) => v.answers === 0 || (v.message.media === true && v.files === 0);
+    while (verdicts.some(waiting) && Date.now() < budget) {
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       verdicts = judge(deliveries, await visibleMessages(plan));
       if (Date.now() - said > 30_000) {
         said = Date.now();
-        console.log(`chaos: ${verdicts.filter((v) => v.answers > 0).length}/${count} answered after ${Math.round((said - started) / 1000)} s`);
+        console.log(`chaos: ${verdicts.filter((v) => !waiting(v)).length}/${count} answered after ${Math.round((said - started) / 1000)} s`);
       }
     }
     // Let late duplicates show themselves.
@@ -58,6 +73,11 @@ describe(`chaos soak: ${count} messages, seed ${SEED}`, () => {
       gatewayKills: plan.kills.length,
       orphanedInputs: plan.messages.filter((m) => m.orphaned).length,
       orphans: await orphanStats(),
+      discordMessages: plan.messages.filter((m) => m.conversation.platform === "discord").length,
+      mediaMessages: plan.messages.filter((m) => m.media).length,
+      r2FaultsPlanned: plan.messages.reduce((sum, m) => sum + (m.r2Fault?.times ?? 0), 0),
+      r2FaultsInjected: r2FaultsInjected(),
+      filesDelivered: verdicts.reduce((sum, v) => sum + v.files, 0),
       lost: verdicts.filter((v) => v.answers === 0).length,
       duplicated: verdicts.filter((v) => v.answers > 1).length,
       cutShort: verdicts.reduce((sum, v) => sum + v.cutShort, 0),
@@ -70,20 +90,32 @@ describe(`chaos soak: ${count} messages, seed ${SEED}`, () => {
       wallSeconds: Math.round((Date.now() - started) / 1000),
     };
     console.log(`chaos report: ${JSON.stringify(report)}`);
-    for (const v of verdicts.filter((v) => v.cutShort > 0)) console.log(`chaos: ${v.message.marker} shows ${JSON.stringify(v.partials)}`);
+    for (const v of verdicts.filter((v) => v.cutShort > 0 || v.files !== (v.message.media ? 1 : 0))) console.log(`chaos: ${v.message.marker} shows ${JSON.stringify(v.partials)}`);
 
     const bad = (test: (v: (typeof verdicts)[number]) => boolean) =>
-      verdicts.filter(test).map((v) => `${v.message.marker} (${v.message.conversation.platform} ${v.message.conversation.id}${v.message.fault ? `, fault ${JSON.stringify(v.message.fault)}` : ""}${v.message.orphaned ? ", orphaned input" : ""})`);
+      verdicts
+        .filter(test)
+        .map(
+          (v) =>
+            `${v.message.marker} (${v.message.conversation.platform} ${v.message.conversation.id}${v.message.fault ? `, fault ${JSON.stringify(v.message.fault)}` : ""}${v.message.orphaned ? ", orphaned input" : ""}${v.message.r2Fault ? `, R2 ${JSON.stringify(v.message.r2Fault)}` : ""}, ${v.files} file(s))`,
+        );
+    // Every planned R2 failure was thrown at the bridge (the wrapper is reached), none is left over.
+    expect(report.mediaMessages).toBeGreaterThan(0);
+    expect(report.r2FaultsPlanned).toBeGreaterThan(0);
+    const planned = (op: "put" | "get") => plan.messages.reduce((sum, m) => sum + (m.r2Fault?.op === op ? m.r2Fault.times : 0), 0);
+    expect(report.r2FaultsInjected).toEqual({ put: planned("put"), get: planned("get"), pending: 0 });
+    expect(report.discordMessages).toBeGreaterThan(0);
     // Each orphaned message was swallowed, its key refused on the retry, and it went out again under a new key.
     const orphaned = plan.messages.filter((m) => m.orphaned).length;
     expect(orphaned).toBeGreaterThan(0);
     expect(report.orphans.swallowed).toBe(orphaned);
     expect(report.orphans.refused).toBeGreaterThanOrEqual(orphaned);
     expect(report.orphans.sentUnderNewKey).toBeGreaterThanOrEqual(orphaned);
-    expect({ lost: bad((v) => v.answers === 0), duplicated: bad((v) => v.answers > 1), cutShort: bad((v) => v.cutShort > 0) }).toEqual({
-      lost: [],
-      duplicated: [],
-      cutShort: [],
-    });
+    expect({
+      lost: bad((v) => v.answers === 0),
+      duplicated: bad((v) => v.answers > 1),
+      cutShort: bad((v) => v.cutShort > 0),
+      filesNotOnce: bad((v) => v.files !== (v.message.media ? 1 : 0)),
+    }).toEqual({ lost: [], duplicated: [], cutShort: [], filesNotOnce: [] });
   }, waitMs + count * 1_000 + 300_000);
 });

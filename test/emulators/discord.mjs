@@ -18,7 +18,8 @@
 // or dispatch one again. Each bot token is a bot of its own (its own id, sessions and records).
 //
 // Control (JSON over HTTP, for tests inside workerd):
-//   POST /_emulator/faults {method, path (substring), status, retryAfter?, global?, times?}
+//   POST /_emulator/faults {method, path (substring), status | disconnect, retryAfter?, global?, times?}
+//        (`disconnect`: the connection is dropped without an answer)
 //   GET  /_emulator/calls?channel_id=C      GET /_emulator/messages?channel_id=C
 //   GET  /_emulator/interactions?token=T    GET /_emulator/commands     GET /_emulator/unmatched
 //   GET  /_emulator/gateway?token=BOT_TOKEN (the bot's id, connections, identifies, resumes)
@@ -230,6 +231,10 @@ async function handle(state, req, res) {
   if (route.auth && !token) return answer(401, { message: "401: Unauthorized", code: 0 });
   const fault = takeFault(state, req.method, path);
   if (fault) {
+    if (fault.disconnect) {
+      state.calls.push({ ...call, status: 0, response: "disconnected" });
+      return req.socket.destroy();
+    }
     if (fault.status === 429) return answer(429, rateLimited(fault.retryAfter ?? 0.05, fault.global ?? false), { "retry-after": String(Math.ceil(fault.retryAfter ?? 0.05)), ...(fault.global ? { "x-ratelimit-global": "true" } : {}) });
     return answer(fault.status ?? 500, { message: fault.message ?? "500: Internal Server Error", code: 0 });
   }

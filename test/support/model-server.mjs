@@ -4,7 +4,8 @@
 // The OpenClaw gateway is pointed at it through a custom provider (`api: "openai-completions"`,
 // `baseUrl: <url>/v1`). Behaviour is keyed on the words of the user's last message:
 //   - default                 -> "Echo: <words>", streamed in a few chunks
-//   - contains "picture"/"screenshot" -> also a standalone `MEDIA:<abs path of a PNG>` line
+//   - contains "picture"/"screenshot" -> "Here is the picture you asked for: <words>." and a
+//                                standalone `MEDIA:<abs path of a PNG named after the words>` line
 //   - contains "video"        -> also a standalone `MEDIA:<abs path of an MP4>` line (a stand-in
 //                                MP4, see makeMp4)
 //   - contains "slow"         -> 10 chunks, 300 ms apart (so a test can abort mid-stream)
@@ -231,7 +232,7 @@ function plan(body, state) {
     return { text: `Here is the video you asked for.\n\nMEDIA:${state.mp4Path()}\n`, chunks: 3, delayMs: 20 };
   }
   if (/\b(picture|screenshot)\b/.test(lw)) {
-    return { text: `Here is the picture you asked for.\n\nMEDIA:${state.pngPath()}\n`, chunks: 3, delayMs: 20 };
+    return { text: `Here is the picture you asked for: ${words}.\n\nMEDIA:${state.pngPath(words)}\n`, chunks: 3, delayMs: 20 };
   }
   if (/\bkeep talking\b/.test(lw)) return { text: longText(words), chunks: 150, delayMs: 200 };
   if (/\bslow\b/.test(lw)) return { text: `Slow echo: ${words}. ` + "tick ".repeat(20), chunks: 10, delayMs: 300 };
@@ -273,8 +274,10 @@ export async function startModelServer({ port = 0, host = "127.0.0.1", apiKey } 
       fs.writeFileSync(p, makeMp4());
       return p;
     },
-    pngPath() {
-      const p = path.join(dir, `picture-${++this.pngs}.png`);
+    /** Named after the words asked with (so a test can tell whose file it is). */
+    pngPath(words = "") {
+      const tag = words.replace(/[^\w]+/g, "-").replace(/^-|-$/g, "").slice(0, 60);
+      const p = path.join(dir, `picture-${++this.pngs}${tag ? `-${tag}` : ""}.png`);
       fs.writeFileSync(p, makePng());
       return p;
     },
