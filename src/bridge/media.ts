@@ -1,13 +1,13 @@
 /**
  * The agent's screenshots, videos and files: after a run's final message, list its artifacts
- * (they appear a moment after `final`, so the wait is bounded, not skipped), stream each one from
+ * (they appear a moment after `final`: waited for when the reply announces them), stream each one from
  * the gateway into R2 under a predictable key, and describe it for the adapter to upload.
  * R2 answers an occasional transient error (10001, "Please try again"): the download, the copy and
  * each read of it get a few tries each before the file is given up on.
  */
 import type { MediaItem } from "../adapters/types";
 import type { GatewayClient } from "../gateway/client";
-import { downloadArtifact, listArtifacts, type Artifact } from "../gateway/methods";
+import { downloadArtifact, listArtifacts, replyHasMedia, type Artifact } from "../gateway/methods";
 import type { GatewayTransport } from "../gateway/transport";
 import { signedMediaLink } from "./media-links";
 
@@ -21,14 +21,23 @@ export interface MediaContext {
   /** `<conversation>/<turn>`: artifacts land under `media/<prefix>/`. */
   keyPrefix: string;
   publicUrl?: string;
-  /** How long to wait for artifacts to appear after `final`. */
+  /** How long to wait for the files a reply announces (60 s unless set). */
   waitMs?: number;
   pollMs?: number;
 }
 
-/** Artifacts of the run, waiting a bounded time for them to appear. */
+/** How long to wait for artifacts when it is not known yet whether the reply has any. */
+const UNKNOWN_WAIT_MS = 6_000;
+
+/**
+ * Artifacts of the run. A reply that announces media is waited for (its files appear a moment after
+ * `final`, later on a loaded gateway); a reply without any gets one look and no wait, so a text
+ * answer does not hold its conversation; a reply not in the history yet gets a short wait.
+ */
 export async function awaitArtifacts(ctx: MediaContext): Promise<Artifact[]> {
-  const deadline = Date.now() + (ctx.waitMs ?? 6_000);
+  const announced = await replyHasMedia(ctx.client, ctx.sessionKey, ctx.runId).catch(() => undefined);
+  const waitMs = announced === false ? 0 : announced ? (ctx.waitMs ?? 60_000) : Math.min(ctx.waitMs ?? UNKNOWN_WAIT_MS, UNKNOWN_WAIT_MS);
+  const deadline = Date.now() + waitMs;
   for (;;) {
     const artifacts = (await listArtifacts(ctx.client, { sessionKey: ctx.sessionKey, runId: ctx.runId })).filter(
       (artifact) => !artifact.runId || artifact.runId === ctx.runId,

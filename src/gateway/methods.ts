@@ -64,3 +64,29 @@ export async function finishedRunText(client: GatewayClient, sessionKey: string,
   const reply = messages.findLast((message) => message.role === "assistant" && asRecord(message.__openclaw).runId === runId);
   return reply ? messageText(reply) : undefined;
 }
+
+/**
+ * Whether the run's reply carries media: a `MEDIA:` line (right after `final`, before the gateway
+ * turns it into an artifact, about a second later) or a media part (after). `undefined` while the
+ * reply is not in the session history.
+ */
+export async function replyHasMedia(client: GatewayClient, sessionKey: string, runId: string): Promise<boolean | undefined> {
+  const history = await chatHistory(client, { sessionKey, limit: 10 });
+  const messages = Array.isArray(history.messages) ? (history.messages as Record<string, unknown>[]) : [];
+  const replies = messages.filter((message) => message.role === "assistant" && asRecord(message.__openclaw).runId === runId);
+  if (replies.length === 0) return undefined;
+  return replies.some((message) => carriesMedia(message.content));
+}
+
+const MEDIA_LINE = /(^|\n)[ \t]*MEDIA:/;
+const MEDIA_PARTS = new Set(["image", "file", "audio", "video", "attachment", "document"]);
+
+function carriesMedia(content: unknown): boolean {
+  if (typeof content === "string") return MEDIA_LINE.test(content);
+  if (!Array.isArray(content)) return false;
+  return content.some((item) => {
+    const part = asRecord(item);
+    if (part.type === "text") return typeof part.text === "string" && MEDIA_LINE.test(part.text);
+    return typeof part.artifactId === "string" || MEDIA_PARTS.has(String(part.type));
+  });
+}

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { GatewayClient } from "../../src/gateway/client";
 import { createDeviceIdentity, loadDeviceSigner } from "../../src/gateway/device";
 import { GatewayRequestError } from "../../src/gateway/errors";
-import { chatAbort, chatSend, downloadArtifact } from "../../src/gateway/methods";
+import { chatAbort, chatSend, downloadArtifact, listArtifacts, replyHasMedia } from "../../src/gateway/methods";
 import { subscribeRun, type RunEvent } from "../../src/gateway/run-events";
 import { urlTransport } from "../../src/gateway/transport";
 import { awaitArtifacts } from "../../src/bridge/media";
@@ -53,6 +53,23 @@ describe("gateway client (real OpenClaw gateway)", () => {
     const final = events.at(-1);
     expect(final?.type).toBe("final");
     expect(final?.type === "final" && final.text).toContain("Echo: hello there");
+  });
+
+  it("tells, right after final, a reply that announces a file from one that doesn't", async () => {
+    const client = await connect();
+    const sessionKey = `test:client:${crypto.randomUUID()}`;
+    const words = await turn(client, sessionKey, "just words please");
+    expect(await replyHasMedia(client, sessionKey, words.ack.runId)).toBe(false);
+    const picture = await turn(client, sessionKey, "take a picture please");
+    // Asked at once: the file is not listed yet, but the reply already says it comes.
+    expect(await replyHasMedia(client, sessionKey, picture.ack.runId)).toBe(true);
+    expect(await replyHasMedia(client, sessionKey, "no-such-run")).toBeUndefined();
+    // The text reply's run never gets a file; the picture's does.
+    const transport = urlTransport(env.GATEWAY_URL!);
+    const media = { client, transport, bucket: env.MEDIA, token: env.GATEWAY_TOKEN, sessionKey, keyPrefix: "test" };
+    expect(await awaitArtifacts({ ...media, runId: words.ack.runId })).toEqual([]);
+    expect((await awaitArtifacts({ ...media, runId: picture.ack.runId })).map((a) => a.mimeType)).toEqual(["image/png"]);
+    expect((await listArtifacts(client, { sessionKey, runId: words.ack.runId })).filter((a) => a.runId === words.ack.runId)).toEqual([]);
   });
 
   it("lists and downloads the image artifact the agent made", async () => {
