@@ -29,6 +29,11 @@ const BUDGET_MS = 900_000;
 const MARK = "the connection to the agent was lost, retrying…";
 const NOTICE = "The agent was interrupted. Retrying your message…";
 const INTERRUPTED = /interrupted|connection to the agent was lost|retrying/i;
+/**
+ * What the relay may show that carries no message's marker: the interruption mark (on a partial
+ * answer cut before the marker), its notices, and Telegram's Stop button message.
+ */
+const RELAY_NOTICES = [MARK, NOTICE, "The agent isn't reachable right now.", "⏳ Working on it…"];
 
 interface Conversation {
   platform: "slack" | "telegram";
@@ -199,7 +204,7 @@ describe(`cold-container soak, seed ${SEED}`, () => {
     // A burst while the container is stopped: one cold start for all of them.
     await Promise.all(phase("cold").map((m) => send(m)));
 
-    // Once answers stream, slow ones in every conversation; then the container dies under a
+    // Once answers come, slow ones across the conversations; then the container dies under a
     // streaming answer, as a host that loses it would kill it (the runtime's destroy: exit 137).
     const streamingNow = async () => {
       for (const channel of slackThreads) if ((await slackMessages(channel)).some((m) => m.streaming && m.text.includes("Slow echo"))) return true;
@@ -235,6 +240,8 @@ describe(`cold-container soak, seed ${SEED}`, () => {
 
     const after = await agentStats();
     const all = [...seen.values()].flat();
+    const unmarked = all.filter((m) => !messages.some((p) => m.text.includes(p.marker)));
+    const unaccounted = unmarked.filter((m) => !RELAY_NOTICES.some((notice) => m.text.includes(notice))).map((m) => m.text.slice(0, 160));
     const report = {
       seed: SEED,
       messages: messages.length,
@@ -245,6 +252,8 @@ describe(`cold-container soak, seed ${SEED}`, () => {
       cutShort: verdicts.reduce((sum, v) => sum + v.cutShort, 0),
       interruptedPartials: verdicts.reduce((sum, v) => sum + v.interrupted, 0),
       notices: all.filter((m) => m.text.includes(NOTICE)).length,
+      unmarked: unmarked.length,
+      unaccounted,
       containerStarts: after.starts - stopped.starts,
       diedAfterSeconds: Math.round((diedAt - started) / 1000),
       answeredAfterSeconds: Math.round((answeredAt - started) / 1000),
@@ -257,8 +266,10 @@ describe(`cold-container soak, seed ${SEED}`, () => {
     expect([...statuses].filter(([, codes]) => codes.some((code) => code !== 200))).toEqual([]);
     const bad = (test: (v: (typeof verdicts)[number]) => boolean) => verdicts.filter(test).map((v) => label(v.message));
     expect({ lost: bad((v) => v.answers === 0), duplicated: bad((v) => v.answers > 1), cutShort: bad((v) => v.cutShort > 0) }).toEqual({ lost: [], duplicated: [], cutShort: [] });
-    // Nothing left streaming, and the death showed: a partial answer marked, or the notice.
+    // Nothing left streaming; nothing else shown (a partial cut before its marker is marked too).
     expect(all.filter((m) => !m.final)).toEqual([]);
+    expect(unaccounted).toEqual([]);
+    // The death showed: a partial answer marked, or the notice.
     expect(all.filter((m) => m.text.includes(MARK) || m.text.includes(NOTICE)).length).toBeGreaterThanOrEqual(1);
     // Two cold starts: the burst's, and the one after the container died (killed, not stopped).
     expect(after.starts).toBe(stopped.starts + 2);
