@@ -14,14 +14,16 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
+import { conversation } from "../../src/bridge/conversation-object";
+import type { Turn } from "../../src/bridge/inbox";
 import { gatewaySupervisor } from "../../src/sandbox/supervisor";
 import { SANDBOX_ID } from "../../src/sandbox/transport";
 import { rng } from "../fuzz/generate";
 import { agentStats, GATEWAY_ID, stoppedAgent } from "../support/agent";
 import { containerLogs, expectNoUnmatchedContainerCalls, host, sandboxObjectId } from "../support/container";
 import { signedSlackRequest } from "../support/slack-sign";
-import { eventually, slackMessages, uniqueChannel } from "../support/slack-relay";
-import { allowedChatId, nextUpdateId, postUpdate, telegramChat, uniqueChatId } from "../support/telegram-relay";
+import { eventually, slackCalls, slackMessages, uniqueChannel } from "../support/slack-relay";
+import { allowedChatId, nextUpdateId, postUpdate, telegramCalls, telegramChat, uniqueChatId } from "../support/telegram-relay";
 
 const SEED = 2_611;
 /** Two cold starts on a busy two-core machine, and the answers queued behind them. */
@@ -176,6 +178,29 @@ function judge(messages: Planned[], seen: Map<string, Shown[]>) {
   });
 }
 
+const conversationKey = (c: Conversation) => (c.platform === "slack" ? `slack:T0TESTTEAM:${c.id}:${c.threadTs}` : `telegram:${c.id}`);
+
+/** What the records show about messages not answered exactly once: the relay's turns, the model's requests, the platform calls. */
+async function records(wrong: Planned[]): Promise<unknown[]> {
+  const requests = ((await (await fetch(`${env.TEST_MODEL_URL}/_test/requests`)).json()) as { requests: { at: number; words: string; cutOff?: boolean; finished?: boolean }[] }).requests;
+  return Promise.all(
+    wrong.map(async (m) => {
+      const turns = await (conversation(env, conversationKey(m.conversation)) as unknown as { turns(): Promise<Turn[]> }).turns();
+      const answers = m.conversation.platform === "slack" ? (await slackMessages(m.conversation.id)).filter((x) => x.text.includes(m.marker)).map((x) => x.ts) : [];
+      const ts = (c: { body: Record<string, unknown>; [key: string]: unknown }) => String(c.body.ts ?? (c.response as { ts?: string } | undefined)?.ts);
+      const calls = m.conversation.platform === "slack"
+        ? (await slackCalls(m.conversation.id)).filter((c) => answers.includes(ts(c))).map((c) => ({ method: c.method, time: c.time, ts: ts(c), status: c.status }))
+        : (await telegramCalls(Number(m.conversation.id))).filter((c) => JSON.stringify(c.body).includes(m.marker)).map((c) => ({ method: c.method, status: c.status, id: c.body.message_id }));
+      return {
+        marker: m.marker,
+        turns: turns.map(({ seq, message, state, attempts, delivered, runId, resends, error, startedAt, finishedAt }) => ({ seq, text: message.text, state, attempts, delivered, runId, resends, error, startedAt, finishedAt })),
+        model: requests.filter((r) => r.words.includes(m.marker)),
+        calls,
+      };
+    }),
+  );
+}
+
 const label = (m: Planned) => `${m.marker} (${m.phase}, ${m.conversation.platform}${m.conversation.group ? " group" : ""} ${m.conversation.id}${m.duplicateAfter !== undefined ? `, repeated after ${m.duplicateAfter} ms` : ""})`;
 
 afterEach(async () => {
@@ -260,7 +285,9 @@ describe(`cold-container soak, seed ${SEED}`, () => {
       wallSeconds: Math.round((Date.now() - started) / 1000),
     };
     console.log(`cold soak: ${JSON.stringify(report)}`);
-    for (const v of verdicts.filter((v) => v.cutShort > 0 || v.answers !== 1)) console.log(`cold soak: ${label(v.message)}: ${v.answers} answers, shows ${JSON.stringify(v.partials)}`);
+    const wrong = verdicts.filter((v) => v.cutShort > 0 || v.answers !== 1);
+    for (const v of wrong) console.log(`cold soak: ${label(v.message)}: ${v.answers} answers, shows ${JSON.stringify(v.partials)}`);
+    if (wrong.length > 0) console.log(`cold soak: records ${JSON.stringify(await records(wrong.map((v) => v.message)), null, 1)}\ncontainer died at ${diedAt}`);
 
     // Every delivery, first or repeated, was acknowledged.
     expect([...statuses].filter(([, codes]) => codes.some((code) => code !== 200))).toEqual([]);
