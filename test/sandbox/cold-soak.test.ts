@@ -171,7 +171,9 @@ async function shown(convs: Conversation[]): Promise<Map<string, Shown[]>> {
 function judge(messages: Planned[], seen: Map<string, Shown[]>) {
   return messages.map((message) => {
     const carrying = (seen.get(message.conversation.id) ?? []).filter((m) => m.text.includes(message.marker));
-    const whole = carrying.filter((m) => m.final && message.expected.every((part) => m.text.includes(part)));
+    // A message the relay marked as interrupted is a partial answer, however much of it it holds:
+    // the container may die after the whole text streamed but before the run's final event came.
+    const whole = carrying.filter((m) => m.final && !m.text.includes(MARK) && message.expected.every((part) => m.text.includes(part)));
     const rest = carrying.filter((m) => !whole.includes(m));
     const interrupted = rest.filter((m) => INTERRUPTED.test(m.text)).length;
     return { message, answers: whole.length, interrupted, cutShort: rest.length - interrupted, partials: rest.map((m) => `${m.final ? "" : "(streaming) "}${m.text.slice(0, 160)}`) };
