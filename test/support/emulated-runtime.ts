@@ -20,6 +20,8 @@ const DATA = 0;
 const END = 1;
 /** A binary WebSocket message on an intercepted upgrade (egress-proxy.mjs). */
 const WS_BINARY = 2;
+/** WebSocket readyState OPEN: a channel whose container died is closed, and sends to it throw. */
+const OPEN = 1;
 
 function frame(id: number, kind: number, bytes: Uint8Array = new Uint8Array()): Uint8Array {
   const out = new Uint8Array(5 + bytes.byteLength);
@@ -201,11 +203,12 @@ export class EmulatedContainerRuntime {
     this.sockets.set(id, socket);
     ws.send(JSON.stringify({ t: "ws-accept", id }));
     socket.addEventListener("message", (event) => {
+      if (ws.readyState !== OPEN) return;
       if (typeof event.data === "string") ws.send(JSON.stringify({ t: "wsm", id, text: event.data }));
       else ws.send(frame(id, WS_BINARY, new Uint8Array(event.data as ArrayBuffer)));
     });
     socket.addEventListener("close", (event) => {
-      if (this.sockets.delete(id)) ws.send(JSON.stringify({ t: "wsc", id, code: event.code, reason: event.reason }));
+      if (this.sockets.delete(id) && ws.readyState === OPEN) ws.send(JSON.stringify({ t: "wsc", id, code: event.code, reason: event.reason }));
     });
   }
 
@@ -227,6 +230,9 @@ export class EmulatedContainerRuntime {
       }
       ws.send(frame(id, END));
     } catch (error) {
+      // The container went away while it was being answered (its channel closed): nobody is left
+      // to tell, as when a real container dies mid-request.
+      if (ws.readyState !== OPEN) return;
       ws.send(JSON.stringify({ t: "err", id, message: error instanceof Error ? error.message : String(error) }));
     }
   }
