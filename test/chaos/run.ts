@@ -245,11 +245,15 @@ export interface Verdict {
   partials: string[];
 }
 
+const INTERRUPTION_MARK = /the connection to the agent was lost, retrying/;
+
 export function judge(deliveries: Delivery[], seen: Map<string, SeenMessage[]>): Verdict[] {
   return deliveries.map(({ message, sentAt }) => {
     const all = seen.get(message.conversation.id) ?? [];
     const messages = all.filter((m) => m.text.includes(message.marker));
-    const whole = messages.filter((m) => m.final && message.expected.every((part) => m.text.includes(part)));
+    // A message the relay marked as interrupted is a partial, even when the whole text had streamed
+    // before the gateway died (the run's final never came, so the turn is answered again).
+    const whole = messages.filter((m) => m.final && !INTERRUPTION_MARK.test(m.text) && message.expected.every((part) => m.text.includes(part)));
     const rest = messages.filter((m) => !whole.includes(m));
     const interrupted = rest.filter((m) => /interrupted|connection to the agent was lost|retrying/i.test(m.text)).length;
     return {
