@@ -1,7 +1,7 @@
 /**
  * Opening a paired, authenticated connection to this deployment's gateway. The supervisor keeps
- * the device identity; when the gateway asks to pair it, the supervisor approves it (in the
- * container the relay owns) and the connect is tried once more.
+ * the device identity; when the gateway asks to pair it, the supervisor pairs it (in the
+ * container the relay owns, one pairing for all the bridges asking) and the connect is tried again.
  */
 import type { Env } from "../env";
 import { gatewaySupervisor } from "./supervisor";
@@ -11,7 +11,7 @@ import { loadDeviceSigner } from "../gateway/device";
 import { PairingRequiredError } from "../gateway/errors";
 import { urlTransport, type GatewayTransport } from "../gateway/transport";
 
-/** Connects tried while pairing the relay's device (a concurrent connect can supersede a request). */
+/** Connects tried: a refused one waits for the supervisor to pair the device, then tries again. */
 const PAIRING_ATTEMPTS = 3;
 
 export function gatewayTransport(env: Env): GatewayTransport {
@@ -20,19 +20,18 @@ export function gatewayTransport(env: Env): GatewayTransport {
 
 export async function connectToGateway(env: Env, transport = gatewayTransport(env)): Promise<GatewayClient> {
   const supervisor = gatewaySupervisor(env);
-  const { identity, deviceToken } = await supervisor.device();
-  const device = await loadDeviceSigner(identity);
-  const open = () => GatewayClient.connect(transport, { token: env.GATEWAY_TOKEN, device, deviceToken });
   let client: GatewayClient | undefined;
+  let deviceToken: string | undefined;
   for (let attempt = 1; !client; attempt++) {
+    // Read again after a pairing: it may have brought a device token.
+    const credentials = await supervisor.device();
+    deviceToken = credentials.deviceToken;
+    const device = await loadDeviceSigner(credentials.identity);
     try {
-      client = await open();
+      client = await GatewayClient.connect(transport, { token: env.GATEWAY_TOKEN, device, deviceToken });
     } catch (error) {
-      if (!(error instanceof PairingRequiredError) || !error.requestId || attempt >= PAIRING_ATTEMPTS) throw error;
-      // A request superseded by a concurrent connect fails to approve; the next connect tells.
-      await supervisor.approveOwnDevice(error.requestId).catch((failure) => {
-        if (attempt + 1 >= PAIRING_ATTEMPTS) throw failure;
-      });
+      if (!(error instanceof PairingRequiredError) || attempt >= PAIRING_ATTEMPTS || (env.GATEWAY_URL && !error.requestId)) throw error;
+      await supervisor.pairOwnDevice(error.requestId);
     }
   }
   const issued = client.hello.auth?.deviceToken;

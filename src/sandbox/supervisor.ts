@@ -11,12 +11,12 @@ import type { Env } from "../env";
 import { createDeviceIdentity, type StoredDeviceIdentity } from "../gateway/device";
 import { describe, urlTransport, type GatewayTransport } from "../gateway/transport";
 import {
-  approveDeviceInContainer,
   gatewayProcessRunning,
   redact,
   startGatewayProcess,
   stopGatewayProcess,
 } from "./lifecycle";
+import { pairDevice } from "./pairing";
 import { addCall, today, type ModelCall, type UsageTotals } from "./model-usage";
 import { openSandbox, sandboxTransport } from "./transport";
 import { recordGatewayPhase } from "./usage-object";
@@ -62,7 +62,7 @@ export const UNREACHABLE_TTL_MS = 2_000;
 
 export class GatewaySupervisor extends DurableObject<Env> {
   private starting: Promise<GatewayStatus> | undefined;
-  private approving: Promise<void> | undefined;
+  private pairing: Promise<void> | undefined;
   /** The last failed bring-up, believed until `until`. */
   private down: { status: GatewayStatus; until: number } | undefined;
 
@@ -134,18 +134,19 @@ export class GatewaySupervisor extends DurableObject<Env> {
   }
 
   /**
-   * Approve the relay's own pending pairing request; only possible where the relay owns the
-   * gateway. Bridges connecting at the same moment each get a request for the same device: one
-   * approval pairs it, so concurrent callers share it.
+   * Pair the relay's own device, asked by a connect that got `requestId`. Only possible where the
+   * relay owns the gateway; concurrent callers share one pairing (see pairing.ts), then connect again.
    */
-  async approveOwnDevice(requestId: string): Promise<void> {
+  async pairOwnDevice(requestId: string | undefined): Promise<void> {
     if (this.env.GATEWAY_URL) {
       throw new Error(
         `the gateway at ${this.transport().description} asks to pair this relay: approve request ${requestId} there with \`openclaw devices approve ${requestId}\``,
       );
     }
-    this.approving ??= approveDeviceInContainer(openSandbox(this.env), this.env, requestId).finally(() => (this.approving = undefined));
-    return this.approving;
+    this.pairing ??= (async () => pairDevice(this.env, await this.device(), (token) => this.saveDeviceToken(token)))().finally(
+      () => (this.pairing = undefined),
+    );
+    return this.pairing;
   }
 
   /** One model call of the agent (counts only, no content), from the `llm.internal` handler. */
