@@ -7,6 +7,7 @@
  */
 import type { MediaItem } from "../adapters/types";
 import type { GatewayClient } from "../gateway/client";
+import { GatewayError, GatewayRequestError } from "../gateway/errors";
 import { downloadArtifact, listArtifacts, replyHasMedia, type Artifact } from "../gateway/methods";
 import type { GatewayTransport } from "../gateway/transport";
 import { signedMediaLink } from "./media-links";
@@ -54,6 +55,14 @@ export function mediaKey(keyPrefix: string, artifact: Artifact): string {
 
 const TRIES = 3;
 
+/**
+ * The connection to the gateway went away (it restarted): no try on this connection can succeed.
+ * The turn is tried again on a new one and copies the file then.
+ */
+export function connectionLost(error: unknown): boolean {
+  return error instanceof GatewayError && !(error instanceof GatewayRequestError);
+}
+
 /** Thrown when the download's own tries are used up: the copy is not tried again for it. */
 class DownloadFailed extends Error {}
 
@@ -82,14 +91,17 @@ export async function storeArtifact(ctx: MediaContext, artifact: Artifact): Prom
       if (stored) return stored;
       // An artifact just listed can be unknown to the download for a moment ("artifact not found",
       // seen under load): the download has tries of its own, so they don't use up the copy's.
-      const download = await tries(`downloading ${artifact.id}`, () =>
-        downloadArtifact(ctx.client, { sessionKey: ctx.sessionKey, runId: ctx.runId, artifactId: artifact.id }),
+      const download = await tries(
+        `downloading ${artifact.id}`,
+        () => downloadArtifact(ctx.client, { sessionKey: ctx.sessionKey, runId: ctx.runId, artifactId: artifact.id }),
+        (error) => !connectionLost(error),
       ).catch((error: unknown) => {
+        if (connectionLost(error)) throw error;
         throw new DownloadFailed(error instanceof Error ? error.message : String(error));
       });
       return putDownload(ctx, key, contentType, download.url, download.data);
     },
-    (error) => !(error instanceof DownloadFailed),
+    (error) => !(error instanceof DownloadFailed) && !connectionLost(error),
   );
   return withLink(describeObject(ctx, key, artifact.title, contentType, object.size), ctx.publicUrl, ctx.token);
 }

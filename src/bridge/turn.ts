@@ -13,7 +13,7 @@ import { subscribeRun } from "../gateway/run-events";
 import type { GatewayTransport } from "../gateway/transport";
 import type { GatewayStatus } from "../sandbox/supervisor";
 import type { Inbox, Turn } from "./inbox";
-import { awaitArtifacts, storeArtifact, type MediaContext } from "./media";
+import { awaitArtifacts, connectionLost, storeArtifact, type MediaContext } from "./media";
 import { idempotencyKey, recoveredReply, sendTurn } from "./recovery";
 
 export type TurnOutcome =
@@ -92,6 +92,8 @@ async function runAttempt(turn: Turn, ctx: TurnContext, answered: () => Promise<
       const result = await streamRun(turn, ctx, client, (opened) => (stream = opened));
       if (result.kind !== "final") return result.outcome;
       runId = result.runId;
+      // The answer is finished: a failure from here on has no partial text to mark.
+      stream = undefined;
     }
     if (ctx.signal?.aborted) return await stopped(ctx, client, turn, runId, undefined);
     await answered();
@@ -121,6 +123,8 @@ async function streamRun(turn: Turn, ctx: TurnContext, client: GatewayClient, op
   };
   const deliver = async (text: string, runId: string) => {
     await (await openStream()).finish(text);
+    // The run whose files go with this answer, for a retry that only has the files left to post.
+    inbox.setRun(turn.seq, runId);
     inbox.markDelivered(turn.seq);
     return { kind: "final", runId } as const;
   };
@@ -228,6 +232,9 @@ async function postMedia(turn: Turn, ctx: TurnContext, media: MediaContext): Pro
     try {
       await ctx.sink.postMedia(await storeArtifact(media, artifact));
     } catch (error) {
+      // The gateway went away meanwhile: the turn is tried again (its text is not sent twice) and
+      // the file is copied then.
+      if (connectionLost(error)) throw error;
       await quietly(ctx.sink.postNotice(`Couldn't deliver the file “${artifact.title}”: ${message(error)}`, "error"));
     }
     ctx.inbox.markMediaPosted(turn.seq, artifact.id);
