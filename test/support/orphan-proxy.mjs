@@ -61,8 +61,9 @@ export async function startOrphanProxy(gatewayPort) {
     };
     upstream.on("message", (data, isBinary) => {
       if (!isBinary && data.includes(ORPHANED_INPUT)) {
+        // A refused send's answer (the same words also reach every client in session events).
         const id = responseId(data);
-        stats.gatewayRefusals.push(String(sends.get(id) ?? "?").slice(0, 80));
+        if (sends.has(id)) stats.gatewayRefusals.push(String(sends.get(id)).slice(0, 80));
       }
       if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
     });
