@@ -86,9 +86,11 @@ describe("the Gateway's lifecycle", () => {
   it("resumes a dropped socket and answers a message sent while it was down, once", async () => {
     const gateway = await ownGateway();
     const channel = uniqueId();
-    await gateway.control("drop");
+    // Its resume is held until the message is in, or the relay's quick reconnect could beat the send.
+    await gateway.control("drop", { hold: true });
     const sent = await gateway.send({ channel, content: "sent while you were away" });
     expect(sent.delivered).toBe(false);
+    await gateway.control("release");
     await eventually(async () => (await gateway.record()).resumes.length > 0 && (await gateway.status()).via === "resumed", 20_000, "the resume");
     await eventually(answer(channel, "Echo: sent while you were away"), 90_000, "the answer");
     await gateway.send({ channel, content: "and a follow-up" });

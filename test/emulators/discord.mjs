@@ -25,7 +25,8 @@
 //   GET  /_emulator/gateway?token=BOT_TOKEN (the bot's id, connections, identifies, resumes)
 //   POST /_emulator/press?channel_id=C    POST /_emulator/press-answer    GET /_emulator/presses
 //        (message components and button presses: discord-buttons.mjs)
-//   POST /_emulator/gateway/{message|drop|close|stop-acks|reconnect|invalid-session|redispatch|config}
+//   POST /_emulator/gateway/{message|drop|close|stop-acks|reconnect|invalid-session|redispatch|config|release}
+//        (`drop` with {"hold": true}: the bot's resumes wait until `release`)
 //
 // API:  const d = await startDiscordEmulator({ port: 0 }); d.url (the API base, .../api/v10), d.close()
 // CLI:  node test/emulators/discord.mjs --port 8792
@@ -168,6 +169,8 @@ function identify(state, conn, d) {
 
 function resume(state, conn, d) {
   const b = typeof d.token === "string" ? state.bots.get(d.token) : undefined;
+  // Held (`drop` with `hold`): Discord is slow to take the resume, until `release`.
+  if (b?.held) return b.held.push(() => conn.ws.readyState === 1 && resume(state, conn, d));
   const session = b?.sessions.get(d.session_id);
   if (b) {
     b.connections.push(conn);
@@ -478,9 +481,19 @@ async function control(state, req, res, url) {
       const payload = dispatch(session, "MESSAGE_CREATE", earlier.d);
       return send(res, 200, { seq: payload.s });
     }
-    case "POST /_emulator/gateway/drop":
+    case "POST /_emulator/gateway/drop": {
+      // `hold`: the bot's next resume waits for `release` (so a test can send while it is down).
+      if (input.hold && b) b.held ??= [];
+      const was = Boolean(live());
       live()?.ws.terminate();
-      return send(res, 200, { ok: Boolean(live()) });
+      return send(res, 200, { ok: was });
+    }
+    case "POST /_emulator/gateway/release": {
+      const held = b?.held ?? [];
+      if (b) b.held = undefined;
+      for (const go of held) go();
+      return send(res, 200, { released: held.length });
+    }
     case "POST /_emulator/gateway/close":
       live()?.ws.close(input.code ?? 4000, input.reason ?? "closed by the emulator");
       return send(res, 200, { ok: Boolean(live()) });

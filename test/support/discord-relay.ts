@@ -125,7 +125,10 @@ export async function gatewayRecord(token: string): Promise<GatewayRecord> {
   return (await (await fetch(control(`gateway?token=${encodeURIComponent(token)}`))).json()) as GatewayRecord;
 }
 
-export const gatewayControl = (action: "drop" | "close" | "stop-acks" | "reconnect" | "invalid-session" | "config" | "redispatch" | "message", body: Record<string, unknown>) =>
+export const gatewayControl = (
+  action: "drop" | "release" | "close" | "stop-acks" | "reconnect" | "invalid-session" | "config" | "redispatch" | "message",
+  body: Record<string, unknown>,
+) =>
   controlPost<Record<string, unknown>>(`gateway/${action}`, body);
 
 // ---- a Gateway connection of the test's own -----------------------------------------------------
