@@ -59,10 +59,15 @@ export function chatHistory(client: GatewayClient, params: { sessionKey: string;
  * idempotency key answers `status: "ok"` for, with no events to follow.
  */
 export async function finishedRunText(client: GatewayClient, sessionKey: string, runId: string): Promise<string | undefined> {
-  const history = await chatHistory(client, { sessionKey, limit: 50 });
-  const messages = Array.isArray(history.messages) ? (history.messages as Record<string, unknown>[]) : [];
-  const reply = messages.findLast((message) => message.role === "assistant" && asRecord(message.__openclaw).runId === runId);
+  const reply = (await runReplies(client, sessionKey, runId, 50)).at(-1);
   return reply ? messageText(reply) : undefined;
+}
+
+/** The run's assistant messages among the session's last `limit` messages. */
+async function runReplies(client: GatewayClient, sessionKey: string, runId: string, limit: number): Promise<Record<string, unknown>[]> {
+  const history = await chatHistory(client, { sessionKey, limit });
+  const messages = Array.isArray(history.messages) ? (history.messages as Record<string, unknown>[]) : [];
+  return messages.filter((message) => message.role === "assistant" && asRecord(message.__openclaw).runId === runId);
 }
 
 /**
@@ -71,9 +76,7 @@ export async function finishedRunText(client: GatewayClient, sessionKey: string,
  * reply is not in the session history.
  */
 export async function replyHasMedia(client: GatewayClient, sessionKey: string, runId: string): Promise<boolean | undefined> {
-  const history = await chatHistory(client, { sessionKey, limit: 10 });
-  const messages = Array.isArray(history.messages) ? (history.messages as Record<string, unknown>[]) : [];
-  const replies = messages.filter((message) => message.role === "assistant" && asRecord(message.__openclaw).runId === runId);
+  const replies = await runReplies(client, sessionKey, runId, 10);
   if (replies.length === 0) return undefined;
   return replies.some((message) => carriesMedia(message.content));
 }
