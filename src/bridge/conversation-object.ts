@@ -113,6 +113,7 @@ export class ConversationObject extends DurableObject<Env> {
       const now = Date.now();
       if (mayRetry(outcome, current, now)) {
         const waited = outcome.waitingForGateway === true;
+        if (!waited) console.log(`bridge: ${current.message.conversation} #${turn.seq} try ${current.attempts} to be retried: ${outcome.error}`);
         this.inbox.requeue(turn.seq, outcome.error, waited);
         await this.ctx.storage.setAlarm(now + (waited ? gatewayWaitMs(now - (current.startedAt ?? now)) : retryDelayMs(current.attempts)));
         return;

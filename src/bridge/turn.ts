@@ -121,8 +121,9 @@ async function streamRun(turn: Turn, ctx: TurnContext, client: GatewayClient, op
     if (!stream) opened((stream = await sink.startText()));
     return stream;
   };
-  const deliver = async (text: string, runId: string) => {
+  const deliver = async (text: string, runId: string, how: string) => {
     await (await openStream()).finish(text);
+    console.log(`bridge: answered ${sessionKey} #${turn.seq} on try ${turn.attempts} (${how}, run ${runId})`);
     // The run whose files go with this answer, for a retry that only has the files left to post.
     inbox.setRun(turn.seq, runId);
     inbox.markDelivered(turn.seq);
@@ -134,14 +135,14 @@ async function streamRun(turn: Turn, ctx: TurnContext, client: GatewayClient, op
     const retry = turn.attempts > 1;
     if (ctx.signal?.aborted) return await stop(undefined);
     const recovered = retry ? await recoveredReply(client, sessionKey, turn.message.text) : undefined;
-    if (recovered?.kind === "done") return await deliver(recovered.text, recovered.runId ?? idempotencyKey(turn));
+    if (recovered?.kind === "done") return await deliver(recovered.text, recovered.runId ?? idempotencyKey(turn), "reply found in the session");
     let runId: string;
     if (recovered?.kind === "active") runId = recovered.runId;
     else {
       // Stopped while the agent was still waking up: the message is never sent.
       if (ctx.signal?.aborted) return await stop(undefined);
       const sent = await sendTurn(client, turn, inbox, { waitMs: ctx.recoveryWaitMs ?? 120_000, signal: ctx.signal });
-      if (sent.kind === "done") return await deliver(sent.text, sent.runId);
+      if (sent.kind === "done") return await deliver(sent.text, sent.runId, "finished run of the key");
       runId = sent.runId;
     }
     inbox.setRun(turn.seq, runId);
@@ -153,10 +154,10 @@ async function streamRun(turn: Turn, ctx: TurnContext, client: GatewayClient, op
       // On a retry, the answer may live in the gateway's own resumed run, which may not have
       // started yet: look for it for a while.
       const resumed = retry ? await awaitRecovered(followed) : undefined;
-      if (resumed?.kind === "done") return await deliver(resumed.text, resumed.runId ?? runId);
+      if (resumed?.kind === "done") return await deliver(resumed.text, resumed.runId ?? runId, "resumed run's reply");
       if (resumed?.kind !== "active" || followed.has(resumed.runId)) {
         if (result.kind === "failed") throw new RunFailedError(result.message);
-        return await deliver("", runId);
+        return await deliver("", runId, "empty final");
       }
       runId = resumed.runId;
       inbox.setRun(turn.seq, runId);
@@ -191,7 +192,7 @@ async function streamRun(turn: Turn, ctx: TurnContext, client: GatewayClient, op
         case "final":
           // A re-sent message folded into the gateway's own resumed run ends empty: follow that run.
           if (!event.text.trim() && turn.attempts > 1) return { kind: "absorbed" };
-          return deliver(event.text, runId);
+          return deliver(event.text, runId, "final event");
         case "error":
           if (turn.attempts > 1) return { kind: "failed", message: event.message };
           await stream?.abort("the agent hit an error");

@@ -8,6 +8,8 @@
 import { env, SELF } from "cloudflare:test";
 import { signedSlackRequest } from "../support/slack-sign";
 import { TELEGRAM_SECRET_HEADER } from "../../src/adapters/telegram/verify";
+import { conversation as conversationObject } from "../../src/bridge/conversation-object";
+import type { Turn } from "../../src/bridge/inbox";
 import { listenerObject } from "../../src/bridge/listener-object";
 import type { ChaosPlan, PlannedMessage } from "./plan";
 import { registerR2Fault } from "./r2-faults";
@@ -241,6 +243,8 @@ export interface Verdict {
   /** Files delivered for the message (named after its words, so after its marker). */
   files: number;
   latencyMs?: number;
+  /** When each whole answer last changed (the emulator's clock). */
+  answeredAt: number[];
   /** The cut-short messages as shown, for the failure report. */
   partials: string[];
 }
@@ -263,6 +267,7 @@ export function judge(deliveries: Delivery[], seen: Map<string, SeenMessage[]>):
       cutShort: rest.length - interrupted,
       files: all.reduce((sum, m) => sum + m.files.filter((name) => name.includes(message.marker)).length, 0),
       latencyMs: whole[0] ? Math.max(0, whole[0].time - sentAt) : undefined,
+      answeredAt: whole.map((m) => m.time),
       partials: rest.map((m) => `${m.final ? "" : "(still streaming) "}${m.text.slice(0, 160)}`),
     };
   });
@@ -289,4 +294,29 @@ export interface OrphanStats {
 
 export async function orphanStats(): Promise<OrphanStats> {
   return ((await (await fetch(`${env.TEST_CHAOS_CONTROL_URL}/status`)).json()) as { orphans: OrphanStats }).orphans;
+}
+
+/** The bridge's key of a planned conversation (as the adapters name it). */
+export function conversationKey(c: PlannedMessage["conversation"]): string {
+  return c.platform === "slack" ? `slack:T0CHAOS:${c.id}:${c.threadTs}` : `${c.platform}:${c.id}`;
+}
+
+/**
+ * What the records show about a message not answered exactly once: the bridge's turns of its
+ * conversation, what passed between the relay and the gateway for that session (orphan-proxy.mjs),
+ * the gateway's kills, and what the stand-in model was asked with its marker.
+ */
+export async function records(message: PlannedMessage): Promise<unknown> {
+  const turns = await (conversationObject(env, conversationKey(message.conversation)) as unknown as { turns(limit?: number): Promise<Turn[]> }).turns(100);
+  const { trace, kills } = (await (await fetch(`${env.TEST_CHAOS_CONTROL_URL}/trace?match=${encodeURIComponent(message.marker)}`)).json()) as { trace: unknown[]; kills: unknown[] };
+  const model = (await json<{ requests: { at: number; words: string; cutOff?: boolean; finished?: boolean }[] }>(`${env.TEST_MODEL_URL}/_test/requests`)).requests;
+  return {
+    marker: message.marker,
+    turns: turns
+      .filter((t) => t.message.text.includes(message.marker))
+      .map(({ seq, state, attempts, delivered, runId, resends, error, startedAt, finishedAt }) => ({ seq, state, attempts, delivered, runId, resends, error, startedAt, finishedAt })),
+    kills,
+    trace,
+    model: model.filter((r) => r.words.includes(message.marker)),
+  };
 }

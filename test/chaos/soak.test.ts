@@ -21,7 +21,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { chaosPlan } from "./plan";
 import { installR2Faults, r2FaultsInjected } from "./r2-faults";
-import { count429s, execute, judge, orphanStats, percentile, visibleMessages } from "./run";
+import { count429s, execute, judge, orphanStats, percentile, records, visibleMessages } from "./run";
 
 const DEFAULT_MESSAGES = 100;
 const SEED = 1_129;
@@ -91,6 +91,7 @@ describe(`chaos soak: ${count} messages, seed ${SEED}`, () => {
     };
     console.log(`chaos report: ${JSON.stringify(report)}`);
     for (const v of verdicts.filter((v) => v.cutShort > 0 || v.files !== (v.message.media ? 1 : 0))) console.log(`chaos: ${v.message.marker} shows ${JSON.stringify(v.partials)}`);
+    for (const v of verdicts.filter((v) => v.answers !== 1).slice(0, 20)) console.log(`chaos: ${v.message.marker} answered ${v.answers} times (at ${v.answeredAt.join(", ")}; sent at ${deliveries.find((d) => d.message === v.message)?.sentAt}): ${JSON.stringify(await records(v.message))}`);
 
     const bad = (test: (v: (typeof verdicts)[number]) => boolean) =>
       verdicts

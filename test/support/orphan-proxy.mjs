@@ -11,6 +11,10 @@
 //   proxy.url (ws://…);  proxy.orphan("words")  the next chat.send whose message contains "words" is
 //   swallowed and its connection cut, as if the gateway had died holding it; its key is refused from
 //   then on.  proxy.stats() -> { swallowed, refused, sentUnderNewKey, gatewayRefusals }
+//   proxy.trace("words") -> what passed for the sessions whose sends carried "words": each
+//   `chat.send` (its key and connection, and the gateway's answer) and each run's end (final,
+//   error, aborted: its run id and the start of its text), for a soak's report on a message that
+//   was not answered exactly once.
 
 import http from "node:http";
 import { WebSocket, WebSocketServer } from "ws";
@@ -25,6 +29,10 @@ export async function startOrphanProxy(gatewayPort) {
   const refused = new Map();
   /** `gatewayRefusals`: the gateway's own refusals of that kind (after a kill), by message. */
   const stats = { swallowed: 0, refused: 0, sentUnderNewKey: 0, gatewayRefusals: [] };
+  /** Sends and run ends, oldest first (a run's end once, though every connection sees it). */
+  const trace = [];
+  const ended = new Set();
+  let connections = 0;
 
   // While the gateway is down, the relay must see what it sees without the proxy: no connection
   // (not an error page, not an accepted upgrade that closes at once).
@@ -52,6 +60,8 @@ export async function startOrphanProxy(gatewayPort) {
   function relay(client, upstream) {
     /** The messages of the sends in flight, to tell the gateway's own refusals apart. */
     const sends = new Map();
+    const connection = ++connections;
+    const at = () => Date.now();
     const cut = () => {
       client.terminate();
       upstream.terminate();
@@ -60,10 +70,22 @@ export async function startOrphanProxy(gatewayPort) {
       if (upstream.readyState === WebSocket.OPEN) upstream.send(data, { binary: isBinary });
     };
     upstream.on("message", (data, isBinary) => {
-      if (!isBinary && data.includes(ORPHANED_INPUT)) {
+      const frame = isBinary ? undefined : parse(data);
+      if (frame?.type === "res" && sends.has(frame.id)) {
+        const { key, session } = sends.get(frame.id);
+        const p = frame.payload ?? {};
+        trace.push({ at: at(), connection, answer: key, session, ok: frame.ok, ...(frame.ok ? { runId: p.runId, status: p.status } : { error: String(frame.error?.message ?? "").slice(0, 120) }) });
         // A refused send's answer (the same words also reach every client in session events).
-        const id = responseId(data);
-        if (sends.has(id)) stats.gatewayRefusals.push(String(sends.get(id)).slice(0, 80));
+        if (!frame.ok && String(frame.error?.message).includes(ORPHANED_INPUT)) stats.gatewayRefusals.push(String(sends.get(frame.id).text).slice(0, 80));
+        sends.delete(frame.id);
+      }
+      if (frame?.type === "event" && frame.event === "chat" && ["final", "error", "aborted"].includes(frame.payload?.state)) {
+        const p = frame.payload;
+        const id = `${p.runId}:${p.state}`;
+        if (!ended.has(id)) {
+          ended.add(id);
+          trace.push({ at: at(), end: p.state, runId: p.runId, session: p.sessionKey, text: textOf(p.message).slice(0, 100) });
+        }
       }
       if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
     });
@@ -90,7 +112,9 @@ export async function startOrphanProxy(gatewayPort) {
         return cut();
       }
       if ([...refused.values()].includes(text)) stats.sentUnderNewKey += 1;
-      sends.set(send.id, text);
+      const session = String(send.params?.sessionKey ?? "");
+      sends.set(send.id, { text, key, session });
+      trace.push({ at: at(), connection, send: key, session, text: text.slice(0, 100) });
       forward(data, isBinary);
     });
   }
@@ -102,6 +126,12 @@ export async function startOrphanProxy(gatewayPort) {
       armed.add(words);
     },
     stats: () => ({ ...stats, gatewayRefusals: [...stats.gatewayRefusals] }),
+    clock: () => Date.now(),
+    trace(words) {
+      const sessions = new Set(trace.filter((t) => t.send && t.text.includes(words)).map((t) => t.session));
+      const ofSessions = (session) => [...sessions].some((s) => String(session ?? "").toLowerCase().endsWith(s.toLowerCase()));
+      return trace.filter((t) => ofSessions(t.session));
+    },
     async close() {
       for (const client of wss.clients) client.terminate();
       server.closeAllConnections?.();
@@ -119,12 +149,20 @@ function chatSend(data) {
   }
 }
 
-function responseId(data) {
+function parse(data) {
   try {
-    return JSON.parse(data.toString("utf8"))?.id;
+    return JSON.parse(data.toString("utf8"));
   } catch {
     return undefined;
   }
+}
+
+function textOf(message) {
+  if (typeof message === "string") return message;
+  const content = message?.content;
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) return content.map((part) => (typeof part?.text === "string" ? part.text : "")).join("");
+  return typeof message?.text === "string" ? message.text : "";
 }
 
 /** Pass a close on with its code where the protocol allows sending it, else cut the socket. */
