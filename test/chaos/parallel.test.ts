@@ -2,9 +2,12 @@
  * Twenty conversations streaming at once (10 Slack threads, 7 Telegram DMs, 3 Telegram groups)
  * against emulators enforcing every rate limit, workspace- and bot-wide ones included (switched on
  * for these conversations only). Counts the 429s the relay causes, checks each answer arrives once
- * and whole (a 429 honoured must not lose or repeat text), and measures the time from the model's
- * first token (the stand-in model's clock: an upper bound on the gateway's first delta) to the
- * first visible update. The figures are printed (`parallel report:`) and kept in bench/README.md.
+ * and whole (a 429 honoured must not lose or repeat text), and times each answer's start in two
+ * parts: the gateway's (from the stand-in model's receipt of the request to the gateway's first
+ * delta, as the chaos gateway's pass-through passed it to the relay) and the relay's (from that
+ * delta to the first platform call that showed text). The whole of both is kept too (model receipt
+ * to first visible update, the figure this test gave before it could see the delta). The figures
+ * are printed (`parallel report:`) and kept in bench/README.md.
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -54,26 +57,35 @@ describe("twenty conversations streaming at once, every rate limit on", () => {
     const telegramCalls = ((await (await fetch(`${telegramControl()}/calls`)).json()) as { calls: EmulatorCall[] }).calls.filter((c) => ids.has(String(c.chat_id)));
     const limited = [...slackCalls, ...telegramCalls].filter((c) => c.status === 429);
     const model = ((await (await fetch(`${env.TEST_MODEL_URL}/_test/requests`)).json()) as { requests: { at: number; words: string }[] }).requests;
-    const firstUpdate: number[] = [];
+    const deltas = ((await (await fetch(`${env.TEST_CHAOS_CONTROL_URL}/status`)).json()) as { firstDeltas: { message?: string; at: number }[] }).firstDeltas;
+    /** Model receipt -> first visible update (the whole), -> gateway's first delta, delta -> first visible update. */
+    const whole: number[] = [];
+    const gatewayPart: number[] = [];
+    const relayPart: number[] = [];
     for (const message of plan.messages) {
       const asked = model.find((r) => r.words.includes(message.marker));
+      const delta = deltas.find((d) => d.message?.includes(message.marker));
       const calls = message.conversation.platform === "slack" ? slackCalls.filter((c) => c.channel === message.conversation.id) : telegramCalls.filter((c) => c.chat_id === message.conversation.id);
       const shown = calls.find((c) => c.status === 200 && TEXT_METHODS.has(c.method) && JSON.stringify(c.body).includes("low echo"));
-      if (asked && shown) firstUpdate.push(shown.time - asked.at);
+      if (asked && shown) whole.push(shown.time - asked.at);
+      if (asked && delta) gatewayPart.push(delta.at - asked.at);
+      if (delta && shown) relayPart.push(shown.time - delta.at);
     }
-    firstUpdate.sort((a, b) => a - b);
+    for (const list of [whole, gatewayPart, relayPart]) list.sort((a, b) => a - b);
+    const p50p95 = (list: number[]) => ({ p50: percentile(list, 50), p95: percentile(list, 95), n: list.length });
     const report = {
       conversations: CONVERSATIONS,
       platform429s: limited.length,
       limitedBy: Object.fromEntries([...new Set(limited.map((c) => c.limit ?? c.method))].map((rule) => [rule, limited.filter((c) => (c.limit ?? c.method) === rule).length])),
-      firstUpdateP50Ms: percentile(firstUpdate, 50),
-      firstUpdateP95Ms: percentile(firstUpdate, 95),
-      measured: firstUpdate.length,
+      // The relay's part, which the aim (p95 under 150 ms) is about.
+      gatewayFirstDeltaToFirstUpdateMs: p50p95(relayPart),
+      modelReceiptToGatewayFirstDeltaMs: p50p95(gatewayPart),
+      modelReceiptToFirstUpdateMs: p50p95(whole),
     };
     console.log(`parallel report: ${JSON.stringify(report)}`);
 
     expect(verdicts.filter((v) => v.answers !== 1 || v.cutShort > 0).map((v) => v.message.marker)).toEqual([]);
-    expect(firstUpdate.length).toBe(CONVERSATIONS);
+    expect([whole.length, gatewayPart.length, relayPart.length]).toEqual([CONVERSATIONS, CONVERSATIONS, CONVERSATIONS]);
   }, 900_000);
 });
 

@@ -7,7 +7,8 @@
 //
 //   const chaos = await startChaosGateway({ token, modelUrl });
 //   chaos.url (ws://…), chaos.controlUrl: POST /kill -> {ok, restarts};
-//     POST /orphan {"match": "words"} -> {ok}; GET /status -> {up, restarts, orphans: {swallowed, refused, sentUnderNewKey, gatewayRefusals}}
+//     POST /orphan {"match": "words"} -> {ok}; GET /status -> {up, restarts, orphans: {swallowed, refused, sentUnderNewKey, gatewayRefusals},
+//     firstDeltas: [{runId, message, at}]} (orphan-proxy.mjs: when each run's first delta reached the relay)
 //   await chaos.close();
 
 import fs from "node:fs";
@@ -63,7 +64,7 @@ export async function startChaosGateway({ token, modelUrl }) {
       });
       return;
     }
-    if (req.method === "GET" && req.url === "/status") return reply(200, { up, restarts, orphans: proxy.stats() });
+    if (req.method === "GET" && req.url === "/status") return reply(200, { up, restarts, orphans: proxy.stats(), firstDeltas: proxy.firstDeltas() });
     reply(404, { ok: false });
   });
   await new Promise((resolve) => control.listen(0, "127.0.0.1", resolve));

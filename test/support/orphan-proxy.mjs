@@ -11,6 +11,9 @@
 //   proxy.url (ws://…);  proxy.orphan("words")  the next chat.send whose message contains "words" is
 //   swallowed and its connection cut, as if the gateway had died holding it; its key is refused from
 //   then on.  proxy.stats() -> { swallowed, refused, sentUnderNewKey, gatewayRefusals }
+//   proxy.firstDeltas() -> [{ runId, message, at }]: for each run, when the first `chat` event with
+//   state "delta" was passed on to the relay (ms since the epoch, this machine's clock), and the
+//   message of the `chat.send` that started it (as far as the send's answer named the run).
 
 import http from "node:http";
 import { WebSocket, WebSocketServer } from "ws";
@@ -25,6 +28,15 @@ export async function startOrphanProxy(gatewayPort) {
   const refused = new Map();
   /** `gatewayRefusals`: the gateway's own refusals of that kind (after a kill), by message. */
   const stats = { swallowed: 0, refused: 0, sentUnderNewKey: 0, gatewayRefusals: [] };
+  /** Per run: when its first delta went to the relay, and the message that started it. */
+  const runs = new Map();
+  const run = (runId) => {
+    if (!runs.has(runId)) {
+      runs.set(runId, { runId, message: undefined, at: undefined });
+      if (runs.size > MAX_RUNS) runs.delete(runs.keys().next().value);
+    }
+    return runs.get(runId);
+  };
 
   // While the gateway is down, the relay must see what it sees without the proxy: no connection
   // (not an error page, not an accepted upgrade that closes at once).
@@ -65,7 +77,10 @@ export async function startOrphanProxy(gatewayPort) {
         const id = responseId(data);
         if (sends.has(id)) stats.gatewayRefusals.push(String(sends.get(id)).slice(0, 80));
       }
-      if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
+      if (client.readyState === WebSocket.OPEN) {
+        client.send(data, { binary: isBinary });
+        if (!isBinary && data.includes("runId")) noteRun(data, sends);
+      }
     });
     upstream.on("close", (code, reason) => closeWith(client, code, reason));
     upstream.on("error", cut);
@@ -95,6 +110,16 @@ export async function startOrphanProxy(gatewayPort) {
     });
   }
 
+  /** A send's answer names its run; a run's first delta is timed as it is passed on. */
+  function noteRun(data, sends) {
+    const frame = parseFrame(data);
+    if (frame?.type === "res" && frame.ok && sends.has(frame.id) && typeof frame.payload?.runId === "string") {
+      run(frame.payload.runId).message ??= String(sends.get(frame.id)).slice(0, 200);
+    } else if (frame?.type === "event" && frame.event === "chat" && frame.payload?.state === "delta" && typeof frame.payload.runId === "string") {
+      run(frame.payload.runId).at ??= Date.now();
+    }
+  }
+
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     url: `ws://127.0.0.1:${server.address().port}`,
@@ -102,6 +127,7 @@ export async function startOrphanProxy(gatewayPort) {
       armed.add(words);
     },
     stats: () => ({ ...stats, gatewayRefusals: [...stats.gatewayRefusals] }),
+    firstDeltas: () => [...runs.values()].filter((r) => r.at !== undefined).map((r) => ({ ...r })),
     async close() {
       for (const client of wss.clients) client.terminate();
       server.closeAllConnections?.();
@@ -110,21 +136,24 @@ export async function startOrphanProxy(gatewayPort) {
   };
 }
 
-function chatSend(data) {
+/** Runs remembered for `firstDeltas` (the oldest are dropped past this). */
+const MAX_RUNS = 5_000;
+
+function parseFrame(data) {
   try {
-    const frame = JSON.parse(data.toString("utf8"));
-    return frame?.type === "req" && frame.method === "chat.send" ? frame : undefined;
+    return JSON.parse(data.toString("utf8"));
   } catch {
     return undefined;
   }
 }
 
+function chatSend(data) {
+  const frame = parseFrame(data);
+  return frame?.type === "req" && frame.method === "chat.send" ? frame : undefined;
+}
+
 function responseId(data) {
-  try {
-    return JSON.parse(data.toString("utf8"))?.id;
-  } catch {
-    return undefined;
-  }
+  return parseFrame(data)?.id;
 }
 
 /** Pass a close on with its code where the protocol allows sending it, else cut the socket. */
