@@ -57,21 +57,27 @@ describe("twenty conversations streaming at once, every rate limit on", () => {
     const telegramCalls = ((await (await fetch(`${telegramControl()}/calls`)).json()) as { calls: EmulatorCall[] }).calls.filter((c) => ids.has(String(c.chat_id)));
     const limited = [...slackCalls, ...telegramCalls].filter((c) => c.status === 429);
     const model = ((await (await fetch(`${env.TEST_MODEL_URL}/_test/requests`)).json()) as { requests: { at: number; words: string }[] }).requests;
-    const deltas = ((await (await fetch(`${env.TEST_CHAOS_CONTROL_URL}/status`)).json()) as { firstDeltas: { message?: string; at: number }[] }).firstDeltas;
+    // When each run's first delta was passed to the relay, on the connection that sent its message.
+    const deltas = ((await (await fetch(`${env.TEST_CHAOS_CONTROL_URL}/status`)).json()) as { firstDeltas: { message?: string; at?: number }[] }).firstDeltas;
     /** Model receipt -> first visible update (the whole), -> gateway's first delta, delta -> first visible update. */
     const whole: number[] = [];
     const gatewayPart: number[] = [];
     const relayPart: number[] = [];
+    const relayPartByKind: Record<string, number[]> = { slackThread: [], telegramDm: [], telegramGroup: [] };
     for (const message of plan.messages) {
+      const { conversation } = message;
       const asked = model.find((r) => r.words.includes(message.marker));
-      const delta = deltas.find((d) => d.message?.includes(message.marker));
-      const calls = message.conversation.platform === "slack" ? slackCalls.filter((c) => c.channel === message.conversation.id) : telegramCalls.filter((c) => c.chat_id === message.conversation.id);
+      const delta = deltas.find((d) => d.message?.includes(message.marker))?.at;
+      const calls = conversation.platform === "slack" ? slackCalls.filter((c) => c.channel === conversation.id) : telegramCalls.filter((c) => c.chat_id === conversation.id);
       const shown = calls.find((c) => c.status === 200 && TEXT_METHODS.has(c.method) && JSON.stringify(c.body).includes("low echo"));
       if (asked && shown) whole.push(shown.time - asked.at);
-      if (asked && delta) gatewayPart.push(delta.at - asked.at);
-      if (delta && shown) relayPart.push(shown.time - delta.at);
+      if (asked && delta !== undefined) gatewayPart.push(delta - asked.at);
+      if (delta !== undefined && shown) {
+        relayPart.push(shown.time - delta);
+        relayPartByKind[conversation.platform === "slack" ? "slackThread" : conversation.group ? "telegramGroup" : "telegramDm"]!.push(shown.time - delta);
+      }
     }
-    for (const list of [whole, gatewayPart, relayPart]) list.sort((a, b) => a - b);
+    for (const list of [whole, gatewayPart, relayPart, ...Object.values(relayPartByKind)]) list.sort((a, b) => a - b);
     const p50p95 = (list: number[]) => ({ p50: percentile(list, 50), p95: percentile(list, 95), n: list.length });
     const report = {
       conversations: CONVERSATIONS,
@@ -79,6 +85,7 @@ describe("twenty conversations streaming at once, every rate limit on", () => {
       limitedBy: Object.fromEntries([...new Set(limited.map((c) => c.limit ?? c.method))].map((rule) => [rule, limited.filter((c) => (c.limit ?? c.method) === rule).length])),
       // The relay's part, which the aim (p95 under 150 ms) is about.
       gatewayFirstDeltaToFirstUpdateMs: p50p95(relayPart),
+      byConversationKind: Object.fromEntries(Object.entries(relayPartByKind).map(([kind, list]) => [kind, p50p95(list)])),
       modelReceiptToGatewayFirstDeltaMs: p50p95(gatewayPart),
       modelReceiptToFirstUpdateMs: p50p95(whole),
     };

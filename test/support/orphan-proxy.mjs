@@ -11,9 +11,10 @@
 //   proxy.url (ws://…);  proxy.orphan("words")  the next chat.send whose message contains "words" is
 //   swallowed and its connection cut, as if the gateway had died holding it; its key is refused from
 //   then on.  proxy.stats() -> { swallowed, refused, sentUnderNewKey, gatewayRefusals }
-//   proxy.firstDeltas() -> [{ runId, message, at }]: for each run, when the first `chat` event with
-//   state "delta" was passed on to the relay (ms since the epoch, this machine's clock), and the
-//   message of the `chat.send` that started it (as far as the send's answer named the run).
+//   proxy.firstDeltas() -> [{ runId, message, at, anywhereAt }]: for each run, when the first `chat`
+//   event with state "delta" was passed on to the relay over the connection whose `chat.send` started
+//   the run (`at`), and over any connection (`anywhereAt`: the gateway sends every client every
+//   run's events), in ms since the epoch on this machine's clock; and that send's message.
 
 import http from "node:http";
 import { WebSocket, WebSocketServer } from "ws";
@@ -32,7 +33,7 @@ export async function startOrphanProxy(gatewayPort) {
   const runs = new Map();
   const run = (runId) => {
     if (!runs.has(runId)) {
-      runs.set(runId, { runId, message: undefined, at: undefined });
+      runs.set(runId, { runId, message: undefined, at: undefined, anywhereAt: undefined });
       if (runs.size > MAX_RUNS) runs.delete(runs.keys().next().value);
     }
     return runs.get(runId);
@@ -64,6 +65,8 @@ export async function startOrphanProxy(gatewayPort) {
   function relay(client, upstream) {
     /** The messages of the sends in flight, to tell the gateway's own refusals apart. */
     const sends = new Map();
+    /** Runs started by this connection's sends, and deltas passed on before their send's answer. */
+    const own = { runs: new Set(), early: new Map() };
     const cut = () => {
       client.terminate();
       upstream.terminate();
@@ -79,7 +82,7 @@ export async function startOrphanProxy(gatewayPort) {
       }
       if (client.readyState === WebSocket.OPEN) {
         client.send(data, { binary: isBinary });
-        if (!isBinary && data.includes("runId")) noteRun(data, sends);
+        if (!isBinary && data.includes("runId")) noteRun(data, sends, own);
       }
     });
     upstream.on("close", (code, reason) => closeWith(client, code, reason));
@@ -111,12 +114,24 @@ export async function startOrphanProxy(gatewayPort) {
   }
 
   /** A send's answer names its run; a run's first delta is timed as it is passed on. */
-  function noteRun(data, sends) {
+  function noteRun(data, sends, own) {
     const frame = parseFrame(data);
-    if (frame?.type === "res" && frame.ok && sends.has(frame.id) && typeof frame.payload?.runId === "string") {
-      run(frame.payload.runId).message ??= String(sends.get(frame.id)).slice(0, 200);
-    } else if (frame?.type === "event" && frame.event === "chat" && frame.payload?.state === "delta" && typeof frame.payload.runId === "string") {
-      run(frame.payload.runId).at ??= Date.now();
+    const runId = frame?.payload?.runId;
+    if (typeof runId !== "string") return;
+    if (frame.type === "res" && frame.ok && sends.has(frame.id)) {
+      const entry = run(runId);
+      entry.message ??= String(sends.get(frame.id)).slice(0, 200);
+      own.runs.add(runId);
+      if (own.early.has(runId)) entry.at ??= own.early.get(runId);
+    } else if (frame.type === "event" && frame.event === "chat" && frame.payload.state === "delta") {
+      const now = Date.now();
+      const entry = run(runId);
+      entry.anywhereAt ??= now;
+      if (own.runs.has(runId)) entry.at ??= now;
+      else if (!own.early.has(runId)) {
+        own.early.set(runId, now);
+        if (own.early.size > MAX_RUNS) own.early.delete(own.early.keys().next().value);
+      }
     }
   }
 
@@ -127,7 +142,7 @@ export async function startOrphanProxy(gatewayPort) {
       armed.add(words);
     },
     stats: () => ({ ...stats, gatewayRefusals: [...stats.gatewayRefusals] }),
-    firstDeltas: () => [...runs.values()].filter((r) => r.at !== undefined).map((r) => ({ ...r })),
+    firstDeltas: () => [...runs.values()].filter((r) => r.anywhereAt !== undefined).map((r) => ({ ...r })),
     async close() {
       for (const client of wss.clients) client.terminate();
       server.closeAllConnections?.();
