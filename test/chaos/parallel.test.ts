@@ -2,12 +2,13 @@
  * Twenty conversations streaming at once (10 Slack threads, 7 Telegram DMs, 3 Telegram groups)
  * against emulators enforcing every rate limit, workspace- and bot-wide ones included (switched on
  * for these conversations only). Counts the 429s the relay causes, checks each answer arrives once
- * and whole (a 429 honoured must not lose or repeat text), and times each answer's start in two
- * parts: the gateway's (from the stand-in model's receipt of the request to the gateway's first
- * delta, as the chaos gateway's pass-through passed it to the relay) and the relay's (from that
- * delta to the first platform call that showed text). The whole of both is kept too (model receipt
- * to first visible update, the figure this test gave before it could see the delta). The figures
- * are printed (`parallel report:`) and kept in bench/README.md.
+ * and whole (a 429 honoured must not lose or repeat text), and times each answer's start in parts:
+ * the gateway's (from the stand-in model's first text chunk to the gateway's first delta, as the
+ * chaos gateway's pass-through passed it to the relay) and the relay's (from that delta to the
+ * first platform call that showed text). The figure this test gave before it could see the delta
+ * is kept too: from the model's receipt of the request to the first visible update, which also
+ * holds the stand-in model's own pause before its first chunk (300 ms for these "slow" answers).
+ * The figures are printed (`parallel report:`) and kept in bench/README.md.
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -56,10 +57,10 @@ describe("twenty conversations streaming at once, every rate limit on", () => {
     const slackCalls = ((await (await fetch(`${slackControl()}/calls`)).json()) as { calls: EmulatorCall[] }).calls.filter((c) => ids.has(String(c.channel)));
     const telegramCalls = ((await (await fetch(`${telegramControl()}/calls`)).json()) as { calls: EmulatorCall[] }).calls.filter((c) => ids.has(String(c.chat_id)));
     const limited = [...slackCalls, ...telegramCalls].filter((c) => c.status === 429);
-    const model = ((await (await fetch(`${env.TEST_MODEL_URL}/_test/requests`)).json()) as { requests: { at: number; words: string }[] }).requests;
+    const model = ((await (await fetch(`${env.TEST_MODEL_URL}/_test/requests`)).json()) as { requests: { at: number; firstTokenAt?: number; words: string }[] }).requests;
     // When each run's first delta was passed to the relay, on the connection that sent its message.
     const deltas = ((await (await fetch(`${env.TEST_CHAOS_CONTROL_URL}/status`)).json()) as { firstDeltas: { message?: string; at?: number }[] }).firstDeltas;
-    /** Model receipt -> first visible update (the whole), -> gateway's first delta, delta -> first visible update. */
+    /** Model receipt -> first visible update (the whole); model's first chunk -> gateway's first delta; that delta -> first visible update. */
     const whole: number[] = [];
     const gatewayPart: number[] = [];
     const relayPart: number[] = [];
@@ -71,7 +72,7 @@ describe("twenty conversations streaming at once, every rate limit on", () => {
       const calls = conversation.platform === "slack" ? slackCalls.filter((c) => c.channel === conversation.id) : telegramCalls.filter((c) => c.chat_id === conversation.id);
       const shown = calls.find((c) => c.status === 200 && TEXT_METHODS.has(c.method) && JSON.stringify(c.body).includes("low echo"));
       if (asked && shown) whole.push(shown.time - asked.at);
-      if (asked && delta !== undefined) gatewayPart.push(delta - asked.at);
+      if (asked?.firstTokenAt !== undefined && delta !== undefined) gatewayPart.push(delta - asked.firstTokenAt);
       if (delta !== undefined && shown) {
         relayPart.push(shown.time - delta);
         relayPartByKind[conversation.platform === "slack" ? "slackThread" : conversation.group ? "telegramGroup" : "telegramDm"]!.push(shown.time - delta);
@@ -86,7 +87,7 @@ describe("twenty conversations streaming at once, every rate limit on", () => {
       // The relay's part, which the aim (p95 under 150 ms) is about.
       gatewayFirstDeltaToFirstUpdateMs: p50p95(relayPart),
       byConversationKind: Object.fromEntries(Object.entries(relayPartByKind).map(([kind, list]) => [kind, p50p95(list)])),
-      modelReceiptToGatewayFirstDeltaMs: p50p95(gatewayPart),
+      modelFirstChunkToGatewayFirstDeltaMs: p50p95(gatewayPart),
       modelReceiptToFirstUpdateMs: p50p95(whole),
     };
     console.log(`parallel report: ${JSON.stringify(report)}`);

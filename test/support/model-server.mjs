@@ -33,7 +33,8 @@
 // real provider would: a key only the Worker knows, added on the way out.
 //
 // API:  const m = await startModelServer({ port: 0 });  m.url (no /v1), m.requests, m.close()
-// HTTP: GET /_test/requests -> {requests: [{at, words, cutOff, finished, unauthorized}]} (for tests in workerd)
+// HTTP: GET /_test/requests -> {requests: [{at, firstTokenAt, words, cutOff, finished, unauthorized}]} (for
+//         tests in workerd; `at`: the request's receipt, `firstTokenAt`: its first streamed text chunk)
 //       POST /_test/revoke-key {"revoked": true|false} -> with `apiKey`, refuse every key (401) until false
 // CLI:  node test/support/model-server.mjs --port 0   (prints the URL, runs until killed)
 
@@ -365,6 +366,7 @@ export async function startModelServer({ port = 0, host = "127.0.0.1", apiKey } 
           first = false;
           await sleep(p.delayMs);
           if (closed) return;
+          entry.firstTokenAt ??= Date.now();
           send({ content: piece });
         }
         send({}, "stop");
