@@ -292,7 +292,7 @@ export async function startModelServer({ port = 0, host = "127.0.0.1", apiKey } 
       // Read-only, for tests: what the model was asked (the user's words only), to prove a message never got here.
       if (req.method === "GET" && url.pathname === "/_test/requests") {
         res.writeHead(200, { "content-type": "application/json" });
-        return res.end(JSON.stringify({ requests: requests.map(({ at, words, cutOff, finished, unauthorized }) => ({ at, words, cutOff: cutOff === true, finished: finished === true, unauthorized: unauthorized === true })) }));
+        return res.end(JSON.stringify({ requests: requests.map(({ at, firstTokenAt, words, cutOff, finished, unauthorized }) => ({ at, firstTokenAt, words, cutOff: cutOff === true, finished: finished === true, unauthorized: unauthorized === true })) }));
       }
       if (req.method === "POST" && url.pathname === "/_test/release") {
         releaseHeld();
