@@ -59,16 +59,22 @@ describe("twenty conversations streaming at once, every rate limit on", () => {
     const limited = [...slackCalls, ...telegramCalls].filter((c) => c.status === 429);
     const model = ((await (await fetch(`${env.TEST_MODEL_URL}/_test/requests`)).json()) as { requests: { at: number; firstTokenAt?: number; words: string }[] }).requests;
     // When each run's first delta was passed to the relay, on the connection that sent its message.
-    const deltas = ((await (await fetch(`${env.TEST_CHAOS_CONTROL_URL}/status`)).json()) as { firstDeltas: { message?: string; at?: number }[] }).firstDeltas;
+    const deltas = ((await (await fetch(`${env.TEST_CHAOS_CONTROL_URL}/status`)).json()) as { firstDeltas: FirstDelta[] }).firstDeltas;
     /** Model receipt -> first visible update (the whole); model's first chunk -> gateway's first delta; that delta -> first visible update. */
     const whole: number[] = [];
     const gatewayPart: number[] = [];
     const relayPart: number[] = [];
     const relayPartByKind: Record<string, number[]> = { slackThread: [], telegramDm: [], telegramGroup: [] };
+    /** How much later the asking connection got its run's first delta than the first connection that got it; and over how many connections. */
+    const fanOutLag: number[] = [];
+    const connections: number[] = [];
     for (const message of plan.messages) {
       const { conversation } = message;
       const asked = model.find((r) => r.words.includes(message.marker));
-      const delta = deltas.find((d) => d.message?.includes(message.marker))?.at;
+      const first = deltas.find((d) => d.message?.includes(message.marker));
+      const delta = first?.at;
+      if (first?.at !== undefined && first.anywhereAt !== undefined) fanOutLag.push(first.at - first.anywhereAt);
+      if (first) connections.push(first.connections);
       const calls = conversation.platform === "slack" ? slackCalls.filter((c) => c.channel === conversation.id) : telegramCalls.filter((c) => c.chat_id === conversation.id);
       const shown = calls.find((c) => c.status === 200 && TEXT_METHODS.has(c.method) && JSON.stringify(c.body).includes("low echo"));
       if (asked && shown) whole.push(shown.time - asked.at);
@@ -78,7 +84,7 @@ describe("twenty conversations streaming at once, every rate limit on", () => {
         relayPartByKind[conversation.platform === "slack" ? "slackThread" : conversation.group ? "telegramGroup" : "telegramDm"]!.push(shown.time - delta);
       }
     }
-    for (const list of [whole, gatewayPart, relayPart, ...Object.values(relayPartByKind)]) list.sort((a, b) => a - b);
+    for (const list of [whole, gatewayPart, relayPart, fanOutLag, connections, ...Object.values(relayPartByKind)]) list.sort((a, b) => a - b);
     const p50p95 = (list: number[]) => ({ p50: percentile(list, 50), p95: percentile(list, 95), n: list.length });
     const report = {
       conversations: CONVERSATIONS,
@@ -88,6 +94,9 @@ describe("twenty conversations streaming at once, every rate limit on", () => {
       gatewayFirstDeltaToFirstUpdateMs: p50p95(relayPart),
       byConversationKind: Object.fromEntries(Object.entries(relayPartByKind).map(([kind, list]) => [kind, p50p95(list)])),
       modelFirstChunkToGatewayFirstDeltaMs: p50p95(gatewayPart),
+      // Inside the gateway's part: its first delta to another connection before the asking one.
+      fanOutLagMs: p50p95(fanOutLag),
+      connectionsPerRun: { min: connections[0], max: connections.at(-1) },
       modelReceiptToFirstUpdateMs: p50p95(whole),
     };
     console.log(`parallel report: ${JSON.stringify(report)}`);
@@ -96,6 +105,13 @@ describe("twenty conversations streaming at once, every rate limit on", () => {
     expect([whole.length, gatewayPart.length, relayPart.length]).toEqual([CONVERSATIONS, CONVERSATIONS, CONVERSATIONS]);
   }, 900_000);
 });
+
+interface FirstDelta {
+  message?: string;
+  at?: number;
+  anywhereAt?: number;
+  connections: number;
+}
 
 interface EmulatorCall {
   method: string;

@@ -8,7 +8,7 @@
 //   const chaos = await startChaosGateway({ token, modelUrl });
 //   chaos.url (ws://…), chaos.controlUrl: POST /kill -> {ok, restarts};
 //     POST /orphan {"match": "words"} -> {ok}; GET /status -> {up, restarts, orphans: {swallowed, refused, sentUnderNewKey, gatewayRefusals},
-//     firstDeltas: [{runId, message, at, anywhereAt}]} (orphan-proxy.mjs: when each run's first delta
+//     firstDeltas: [{runId, message, at, anywhereAt, connections}]} (orphan-proxy.mjs: when each run's first delta
 //     reached the relay)
 //   await chaos.close();
 

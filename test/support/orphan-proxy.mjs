@@ -11,10 +11,11 @@
 //   proxy.url (ws://…);  proxy.orphan("words")  the next chat.send whose message contains "words" is
 //   swallowed and its connection cut, as if the gateway had died holding it; its key is refused from
 //   then on.  proxy.stats() -> { swallowed, refused, sentUnderNewKey, gatewayRefusals }
-//   proxy.firstDeltas() -> [{ runId, message, at, anywhereAt }]: for each run, when the first `chat`
-//   event with state "delta" was passed on to the relay over the connection whose `chat.send` started
-//   the run (`at`), and over any connection (`anywhereAt`: the gateway sends every client every
-//   run's events), in ms since the epoch on this machine's clock; and that send's message.
+//   proxy.firstDeltas() -> [{ runId, message, at, anywhereAt, connections }]: for each run, when the
+//   first `chat` event with state "delta" was passed on to the relay over the connection whose
+//   `chat.send` started the run (`at`), and over any connection (`anywhereAt`), in ms since the
+//   epoch on this machine's clock; over how many connections its deltas went (the gateway may send
+//   a run's events to clients other than the one that started it); and that send's message.
 
 import http from "node:http";
 import { WebSocket, WebSocketServer } from "ws";
@@ -33,7 +34,7 @@ export async function startOrphanProxy(gatewayPort) {
   const runs = new Map();
   const run = (runId) => {
     if (!runs.has(runId)) {
-      runs.set(runId, { runId, message: undefined, at: undefined, anywhereAt: undefined });
+      runs.set(runId, { runId, message: undefined, at: undefined, anywhereAt: undefined, connections: 0 });
       if (runs.size > MAX_RUNS) runs.delete(runs.keys().next().value);
     }
     return runs.get(runId);
@@ -66,7 +67,7 @@ export async function startOrphanProxy(gatewayPort) {
     /** The messages of the sends in flight, to tell the gateway's own refusals apart. */
     const sends = new Map();
     /** Runs started by this connection's sends, and deltas passed on before their send's answer. */
-    const own = { runs: new Set(), early: new Map() };
+    const own = { runs: new Set(), early: new Map(), seen: new Set() };
     const cut = () => {
       client.terminate();
       upstream.terminate();
@@ -127,6 +128,11 @@ export async function startOrphanProxy(gatewayPort) {
       const now = Date.now();
       const entry = run(runId);
       entry.anywhereAt ??= now;
+      if (!own.seen.has(runId)) {
+        own.seen.add(runId);
+        entry.connections += 1;
+        if (own.seen.size > MAX_RUNS) own.seen.delete(own.seen.values().next().value);
+      }
       if (own.runs.has(runId)) entry.at ??= now;
       else if (!own.early.has(runId)) {
         own.early.set(runId, now);
