@@ -125,6 +125,18 @@ describe("native streaming", () => {
     expect((await conversation(channel)).messages[0]?.text).toBe("abcdef");
   });
 
+  it("starts the stream at once after the thread's status, at the production append pace", async () => {
+    const channel = uniqueChannel();
+    const { sink } = open(channel, { stream: { appendIntervalMs: undefined, now: () => 1_000_000 } });
+    await sink.setStatus({ text: "thinking…" });
+    const stream = await sink.startText();
+    await stream.update("Hello");
+    expect((await calls(channel)).map((c) => c.method)).toEqual(["assistant.threads.setStatus", "chat.startStream"]);
+    await stream.update("Hello there"); // within the interval: held
+    await stream.finish("Hello there, done.");
+    expect((await calls(channel)).map((c) => c.method)).toEqual(["assistant.threads.setStatus", "chat.startStream", "chat.appendStream", "chat.stopStream"]);
+  });
+
   it("rotates to a new message before the stream grows too old", async () => {
     const channel = uniqueChannel();
     let clock = 0;

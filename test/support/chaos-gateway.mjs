@@ -7,8 +7,11 @@
 //
 //   const chaos = await startChaosGateway({ token, modelUrl });
 //   chaos.url (ws://…), chaos.controlUrl: POST /kill -> {ok, restarts};
-//     POST /orphan {"match": "words"} -> {ok}; GET /status -> {up, restarts, orphans: {swallowed, refused, sentUnderNewKey, gatewayRefusals}}
-//     GET /trace?match=words -> {trace: [...]}: the sends and run ends of the sessions that message went to (orphan-proxy.mjs)
+//     POST /orphan {"match": "words"} -> {ok}; GET /status -> {up, restarts, orphans: {swallowed, refused, sentUnderNewKey, gatewayRefusals},
+//     firstDeltas: [{runId, message, at, anywhereAt, connections}]} (orphan-proxy.mjs: when each run's first delta
+//     reached the relay)
+//     GET /trace?match=words -> {trace: [...], kills: [{killed, restarted}]}: the sends and run ends of the
+//     sessions that message went to (orphan-proxy.mjs), and when the gateway was killed and back (epoch ms)
 //   await chaos.close();
 
 import fs from "node:fs";
@@ -28,17 +31,17 @@ export async function startChaosGateway({ token, modelUrl }) {
   let restarts = 0;
   let restarting = Promise.resolve();
 
-  /** When each kill and restart happened, (epoch ms). */
+  /** When each kill and restart happened (epoch ms). */
   const killedAt = [];
   async function killAndRestart() {
     up = false;
-    const kill = { killed: proxy.clock() };
+    const kill = { killed: Date.now() };
     killedAt.push(kill);
     gateway.kill("SIGKILL");
     await new Promise((resolve) => setTimeout(resolve, 200));
     gateway = await startGateway({ token, modelUrl, port, home, keepHome: true, timeoutMs: 180_000 });
     restarts += 1;
-    kill.restarted = proxy.clock();
+    kill.restarted = Date.now();
     up = true;
   }
 
@@ -69,7 +72,7 @@ export async function startChaosGateway({ token, modelUrl }) {
       });
       return;
     }
-    if (req.method === "GET" && req.url === "/status") return reply(200, { up, restarts, orphans: proxy.stats() });
+    if (req.method === "GET" && req.url === "/status") return reply(200, { up, restarts, orphans: proxy.stats(), firstDeltas: proxy.firstDeltas() });
     if (req.method === "GET" && req.url?.startsWith("/trace?")) {
       const match = new URL(req.url, "http://control").searchParams.get("match") ?? "";
       return match ? reply(200, { trace: proxy.trace(match), kills: killedAt }) : reply(400, { ok: false, error: "match: the words of a message" });

@@ -33,7 +33,8 @@
 // real provider would: a key only the Worker knows, added on the way out.
 //
 // API:  const m = await startModelServer({ port: 0 });  m.url (no /v1), m.requests, m.close()
-// HTTP: GET /_test/requests -> {requests: [{at, words, cutOff, finished, unauthorized}]} (for tests in workerd)
+// HTTP: GET /_test/requests -> {requests: [{at, firstTokenAt, words, cutOff, finished, unauthorized}]} (for
+//         tests in workerd; `at`: the request's receipt, `firstTokenAt`: its first streamed text chunk)
 //       POST /_test/revoke-key {"revoked": true|false} -> with `apiKey`, refuse every key (401) until false
 // CLI:  node test/support/model-server.mjs --port 0   (prints the URL, runs until killed)
 
@@ -291,7 +292,7 @@ export async function startModelServer({ port = 0, host = "127.0.0.1", apiKey } 
       // Read-only, for tests: what the model was asked (the user's words only), to prove a message never got here.
       if (req.method === "GET" && url.pathname === "/_test/requests") {
         res.writeHead(200, { "content-type": "application/json" });
-        return res.end(JSON.stringify({ requests: requests.map(({ at, words, cutOff, finished, unauthorized }) => ({ at, words, cutOff: cutOff === true, finished: finished === true, unauthorized: unauthorized === true })) }));
+        return res.end(JSON.stringify({ requests: requests.map(({ at, firstTokenAt, words, cutOff, finished, unauthorized }) => ({ at, firstTokenAt, words, cutOff: cutOff === true, finished: finished === true, unauthorized: unauthorized === true })) }));
       }
       if (req.method === "POST" && url.pathname === "/_test/release") {
         releaseHeld();
@@ -365,6 +366,7 @@ export async function startModelServer({ port = 0, host = "127.0.0.1", apiKey } 
           first = false;
           await sleep(p.delayMs);
           if (closed) return;
+          entry.firstTokenAt ??= Date.now();
           send({ content: piece });
         }
         send({}, "stop");

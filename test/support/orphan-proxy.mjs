@@ -11,6 +11,11 @@
 //   proxy.url (ws://…);  proxy.orphan("words")  the next chat.send whose message contains "words" is
 //   swallowed and its connection cut, as if the gateway had died holding it; its key is refused from
 //   then on.  proxy.stats() -> { swallowed, refused, sentUnderNewKey, gatewayRefusals }
+//   proxy.firstDeltas() -> [{ runId, message, at, anywhereAt, connections }]: for each run, when the
+//   first `chat` event with state "delta" was passed on to the relay over the connection whose
+//   `chat.send` started the run (`at`), and over any connection (`anywhereAt`), in ms since the
+//   epoch on this machine's clock; over how many connections its deltas went (the gateway may send
+//   a run's events to clients other than the one that started it); and that send's message.
 //   proxy.trace("words") -> what passed for the sessions whose sends carried "words": each
 //   `chat.send` (its key and connection, and the gateway's answer) and each run's end (final,
 //   error, aborted: its run id and the start of its text), for a soak's report on a message that
@@ -29,6 +34,15 @@ export async function startOrphanProxy(gatewayPort) {
   const refused = new Map();
   /** `gatewayRefusals`: the gateway's own refusals of that kind (after a kill), by message. */
   const stats = { swallowed: 0, refused: 0, sentUnderNewKey: 0, gatewayRefusals: [] };
+  /** Per run: when its first delta went to the relay, and the message that started it. */
+  const runs = new Map();
+  const run = (runId) => {
+    if (!runs.has(runId)) {
+      runs.set(runId, { runId, message: undefined, at: undefined, anywhereAt: undefined, connections: 0 });
+      if (runs.size > MAX_RUNS) runs.delete(runs.keys().next().value);
+    }
+    return runs.get(runId);
+  };
   /** Sends and run ends, oldest first (a run's end once, though every connection sees it). */
   const trace = [];
   const ended = new Set();
@@ -60,8 +74,9 @@ export async function startOrphanProxy(gatewayPort) {
   function relay(client, upstream) {
     /** The messages of the sends in flight, to tell the gateway's own refusals apart. */
     const sends = new Map();
+    /** Runs started by this connection's sends, and deltas passed on before their send's answer. */
+    const own = { runs: new Set(), early: new Map(), seen: new Set() };
     const connection = ++connections;
-    const at = () => Date.now();
     const cut = () => {
       client.terminate();
       upstream.terminate();
@@ -70,24 +85,28 @@ export async function startOrphanProxy(gatewayPort) {
       if (upstream.readyState === WebSocket.OPEN) upstream.send(data, { binary: isBinary });
     };
     upstream.on("message", (data, isBinary) => {
-      const frame = isBinary ? undefined : parse(data);
-      if (frame?.type === "res" && sends.has(frame.id)) {
-        const { key, session } = sends.get(frame.id);
+      const frame = isBinary ? undefined : parseFrame(data);
+      const sent = frame?.type === "res" ? sends.get(frame.id) : undefined;
+      if (sent) {
         const p = frame.payload ?? {};
-        trace.push({ at: at(), connection, answer: key, session, ok: frame.ok, ...(frame.ok ? { runId: p.runId, status: p.status } : { error: String(frame.error?.message ?? "").slice(0, 120) }) });
+        const error = String(frame.error?.message ?? "");
+        trace.push({ at: Date.now(), connection, answer: sent.key, session: sent.session, ok: frame.ok, ...(frame.ok ? { runId: p.runId, status: p.status } : { error: error.slice(0, 120) }) });
         // A refused send's answer (the same words also reach every client in session events).
-        if (!frame.ok && String(frame.error?.message).includes(ORPHANED_INPUT)) stats.gatewayRefusals.push(String(sends.get(frame.id).text).slice(0, 80));
-        sends.delete(frame.id);
+        if (!frame.ok && error.includes(ORPHANED_INPUT)) stats.gatewayRefusals.push(sent.text.slice(0, 80));
       }
       if (frame?.type === "event" && frame.event === "chat" && ["final", "error", "aborted"].includes(frame.payload?.state)) {
         const p = frame.payload;
         const id = `${p.runId}:${p.state}`;
         if (!ended.has(id)) {
           ended.add(id);
-          trace.push({ at: at(), end: p.state, runId: p.runId, session: p.sessionKey, text: textOf(p.message).slice(0, 100) });
+          trace.push({ at: Date.now(), end: p.state, runId: p.runId, session: p.sessionKey, text: textOf(p.message).slice(0, 100) });
         }
       }
-      if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
+      if (client.readyState === WebSocket.OPEN) {
+        client.send(data, { binary: isBinary });
+        if (typeof frame?.payload?.runId === "string") noteRun(frame, sent, own);
+      }
+      if (sent) sends.delete(frame.id);
     });
     upstream.on("close", (code, reason) => closeWith(client, code, reason));
     upstream.on("error", cut);
@@ -114,9 +133,34 @@ export async function startOrphanProxy(gatewayPort) {
       if ([...refused.values()].includes(text)) stats.sentUnderNewKey += 1;
       const session = String(send.params?.sessionKey ?? "");
       sends.set(send.id, { text, key, session });
-      trace.push({ at: at(), connection, send: key, session, text: text.slice(0, 100) });
+      trace.push({ at: Date.now(), connection, send: key, session, text: text.slice(0, 100) });
       forward(data, isBinary);
     });
+  }
+
+  /** A send's answer names its run; a run's first delta is timed as it is passed on. */
+  function noteRun(frame, sent, own) {
+    const runId = frame.payload.runId;
+    if (frame.type === "res" && frame.ok && sent) {
+      const entry = run(runId);
+      entry.message ??= sent.text.slice(0, 200);
+      own.runs.add(runId);
+      if (own.early.has(runId)) entry.at ??= own.early.get(runId);
+    } else if (frame.type === "event" && frame.event === "chat" && frame.payload.state === "delta") {
+      const now = Date.now();
+      const entry = run(runId);
+      entry.anywhereAt ??= now;
+      if (!own.seen.has(runId)) {
+        own.seen.add(runId);
+        entry.connections += 1;
+        if (own.seen.size > MAX_RUNS) own.seen.delete(own.seen.values().next().value);
+      }
+      if (own.runs.has(runId)) entry.at ??= now;
+      else if (!own.early.has(runId)) {
+        own.early.set(runId, now);
+        if (own.early.size > MAX_RUNS) own.early.delete(own.early.keys().next().value);
+      }
+    }
   }
 
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -126,10 +170,10 @@ export async function startOrphanProxy(gatewayPort) {
       armed.add(words);
     },
     stats: () => ({ ...stats, gatewayRefusals: [...stats.gatewayRefusals] }),
-    clock: () => Date.now(),
+    firstDeltas: () => [...runs.values()].filter((r) => r.anywhereAt !== undefined).map((r) => ({ ...r })),
     trace(words) {
-      const sessions = new Set(trace.filter((t) => t.send && t.text.includes(words)).map((t) => t.session));
-      const ofSessions = (session) => [...sessions].some((s) => String(session ?? "").toLowerCase().endsWith(s.toLowerCase()));
+      const sessions = new Set(trace.filter((t) => t.send && t.text.includes(words)).map((t) => t.session.toLowerCase()));
+      const ofSessions = (session) => [...sessions].some((s) => String(session ?? "").toLowerCase().endsWith(s));
       return trace.filter((t) => ofSessions(t.session));
     },
     async close() {
@@ -140,21 +184,20 @@ export async function startOrphanProxy(gatewayPort) {
   };
 }
 
-function chatSend(data) {
-  try {
-    const frame = JSON.parse(data.toString("utf8"));
-    return frame?.type === "req" && frame.method === "chat.send" ? frame : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** Runs remembered for `firstDeltas` (the oldest are dropped past this). */
+const MAX_RUNS = 5_000;
 
-function parse(data) {
+function parseFrame(data) {
   try {
     return JSON.parse(data.toString("utf8"));
   } catch {
     return undefined;
   }
+}
+
+function chatSend(data) {
+  const frame = parseFrame(data);
+  return frame?.type === "req" && frame.method === "chat.send" ? frame : undefined;
 }
 
 function textOf(message) {

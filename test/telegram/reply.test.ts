@@ -101,6 +101,22 @@ describe("private chats: drafts, then the message", () => {
     expect(String(draft!.body.text).length).toBeLessThanOrEqual(4096);
   });
 
+  it("shows the first draft at once after the typing status, and paces only the drafts after it", async () => {
+    // The production pacing (one draft per ~1.1 s) on a clock that never moves: the first draft
+    // must not wait for it, nor for the typing call made just before.
+    const target = privateTarget();
+    const { sink } = open(target, { limits: telegramLimits, draftIntervalMs: undefined, now: () => 1_000_000 });
+    await sink.setStatus({ text: "thinking…" });
+    const stream = await sink.startText();
+    await stream.update("Hello");
+    expect((await telegramCalls(target.chat_id)).map((call) => call.method)).toEqual(["sendChatAction", "sendMessageDraft"]);
+    await stream.update("Hello there"); // within the interval: held
+    await stream.finish("Hello there, done.");
+    const calls = await telegramCalls(target.chat_id);
+    expect(calls.map((call) => call.method)).toEqual(["sendChatAction", "sendMessageDraft", "sendMessage"]);
+    expect(calls[1]!.body.text).toBe("Hello");
+  });
+
   it("sends what was drafted, marked, when the answer is aborted", async () => {
     const target = privateTarget();
     const { sink } = open(target);
