@@ -8,7 +8,7 @@
 import type { MediaItem } from "../adapters/types";
 import type { GatewayClient } from "../gateway/client";
 import { GatewayError, GatewayRequestError } from "../gateway/errors";
-import { downloadArtifact, listArtifacts, replyHasMedia, type Artifact } from "../gateway/methods";
+import { assistantMediaPath, downloadArtifact, listArtifacts, replyMedia, type Artifact } from "../gateway/methods";
 import type { GatewayTransport } from "../gateway/transport";
 import { signedMediaLink } from "./media-links";
 
@@ -24,6 +24,11 @@ export interface MediaContext {
   publicUrl?: string;
   /** How long to wait for the files a reply announces (60 s unless set). */
   waitMs?: number;
+  /**
+   * The reply was delivered by an earlier attempt, whose connection the gateway dropped: its files
+   * either exist by now or never will (a restarted gateway doesn't make them), so there is no wait.
+   */
+  resumed?: boolean;
   pollMs?: number;
 }
 
@@ -31,24 +36,59 @@ export interface MediaContext {
 const UNKNOWN_WAIT_MS = 6_000;
 
 /**
- * Artifacts of the run. A reply that announces media is waited for (its files appear a moment after
- * `final`, later on a loaded gateway); a reply without any gets one look and no wait, so a text
- * answer does not hold its conversation; a reply not in the history yet gets a short wait.
+ * A file of the run: one of the gateway's artifacts, or a file its reply names by path (a `MEDIA:`
+ * line) that never became one, fetched from the gateway's assistant-media route instead.
  */
-export async function awaitArtifacts(ctx: MediaContext): Promise<Artifact[]> {
-  const announced = await replyHasMedia(ctx.client, ctx.sessionKey, ctx.runId).catch(() => undefined);
-  const waitMs = announced === false ? 0 : announced ? (ctx.waitMs ?? 60_000) : Math.min(ctx.waitMs ?? UNKNOWN_WAIT_MS, UNKNOWN_WAIT_MS);
+export type RunFile = Artifact | { id: string; title: string; mimeType?: string; path: string };
+
+/** The id under which a file named by path is recorded as posted: its artifact, made later, has its name as title. */
+export const pathFileId = (title: string) => `path:${title}`;
+
+/**
+ * Files of the run. A reply that announces media is waited for (its artifacts appear a moment after
+ * `final`, later on a loaded gateway); a reply without any gets one look and no wait, so a text
+ * answer does not hold its conversation; a reply not in the history yet gets a short wait. A
+ * `MEDIA:` line that never became an artifact (the gateway was killed between `final` and making
+ * it) is fetched by its path: the file is still on the agent's disk, and without this it was lost.
+ */
+export async function awaitArtifacts(ctx: MediaContext): Promise<RunFile[]> {
+  const reply = await replyMedia(ctx.client, ctx.sessionKey, ctx.runId).catch(() => undefined);
+  const waitMs =
+    ctx.resumed || reply?.announced === false ? 0 : reply?.announced ? (ctx.waitMs ?? 60_000) : Math.min(ctx.waitMs ?? UNKNOWN_WAIT_MS, UNKNOWN_WAIT_MS);
   const deadline = Date.now() + waitMs;
   for (;;) {
     const artifacts = (await listArtifacts(ctx.client, { sessionKey: ctx.sessionKey, runId: ctx.runId })).filter(
       (artifact) => !artifact.runId || artifact.runId === ctx.runId,
     );
-    if (artifacts.length || Date.now() >= deadline) return artifacts;
+    if (artifacts.length) return artifacts;
+    if (Date.now() >= deadline) break;
     await new Promise((resolve) => setTimeout(resolve, ctx.pollMs ?? 500));
   }
+  if (reply?.announced === false) return [];
+  const unconverted = (await replyMedia(ctx.client, ctx.sessionKey, ctx.runId))?.unconverted ?? [];
+  return unconverted.map((path) => {
+    const title = path.split("/").at(-1) || "file";
+    return { id: pathFileId(title), title, path, ...(mimeTypeOf(title) ? { mimeType: mimeTypeOf(title) } : {}) };
+  });
 }
 
-export function mediaKey(keyPrefix: string, artifact: Artifact): string {
+const MIME_TYPES: Record<string, string> = {
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  gif: "image/gif",
+  webp: "image/webp",
+  mp4: "video/mp4",
+  webm: "video/webm",
+  pdf: "application/pdf",
+  txt: "text/plain",
+};
+
+function mimeTypeOf(name: string): string | undefined {
+  return MIME_TYPES[name.split(".").at(-1)?.toLowerCase() ?? ""];
+}
+
+export function mediaKey(keyPrefix: string, artifact: RunFile): string {
   const name = artifact.title.replace(/[^\w.-]+/g, "_").slice(0, 80) || "file";
   return `media/${keyPrefix}/${artifact.id.replace(/[^\w.-]+/g, "_")}-${name}`;
 }
@@ -79,8 +119,8 @@ async function tries<T>(what: string, op: () => Promise<T>, again: (error: unkno
   }
 }
 
-/** Copy one artifact into R2 (streamed where the gateway serves a URL) and describe it. */
-export async function storeArtifact(ctx: MediaContext, artifact: Artifact): Promise<MediaItem> {
+/** Copy one file of the run into R2 (streamed where the gateway serves a URL) and describe it. */
+export async function storeArtifact(ctx: MediaContext, artifact: RunFile): Promise<MediaItem> {
   const key = mediaKey(ctx.keyPrefix, artifact);
   const contentType = artifact.mimeType ?? "application/octet-stream";
   // A streamed body can't be sent twice: a failed copy is tried again from the download.
@@ -89,6 +129,7 @@ export async function storeArtifact(ctx: MediaContext, artifact: Artifact): Prom
     async () => {
       const stored = await ctx.bucket.head(key);
       if (stored) return stored;
+      if ("path" in artifact) return putDownload(ctx, key, contentType, assistantMediaPath(artifact.path, ctx.sessionKey));
       // An artifact just listed can be unknown to the download for a moment ("artifact not found",
       // seen under load): the download has tries of its own, so they don't use up the copy's.
       const download = await tries(

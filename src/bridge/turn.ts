@@ -13,7 +13,7 @@ import { subscribeRun } from "../gateway/run-events";
 import type { GatewayTransport } from "../gateway/transport";
 import type { GatewayStatus } from "../sandbox/supervisor";
 import type { Inbox, Turn } from "./inbox";
-import { awaitArtifacts, connectionLost, storeArtifact, type MediaContext } from "./media";
+import { awaitArtifacts, connectionLost, pathFileId, storeArtifact, type MediaContext } from "./media";
 import { idempotencyKey, recoveredReply, sendTurn } from "./recovery";
 
 export type TurnOutcome =
@@ -86,6 +86,8 @@ async function runAttempt(turn: Turn, ctx: TurnContext, answered: () => Promise<
   }
   const { client, transport } = connection;
   let stream: TextStream | undefined;
+  // Delivered by an earlier attempt, whose connection the gateway dropped: only the files are left.
+  const resumed = turn.delivered;
   try {
     let runId = turn.runId;
     if (!turn.delivered) {
@@ -97,7 +99,7 @@ async function runAttempt(turn: Turn, ctx: TurnContext, answered: () => Promise<
     }
     if (ctx.signal?.aborted) return await stopped(ctx, client, turn, runId, undefined);
     await answered();
-    if (runId) await postMedia(turn, ctx, { ...ctx.media, client, transport, sessionKey: turn.message.conversation, runId, keyPrefix: mediaPrefix(turn) });
+    if (runId) await postMedia(turn, ctx, { ...ctx.media, client, transport, sessionKey: turn.message.conversation, runId, keyPrefix: mediaPrefix(turn), resumed });
     await quietly(sink.clearStatus());
     return { kind: "done" };
   } catch (error) {
@@ -229,7 +231,8 @@ async function postMedia(turn: Turn, ctx: TurnContext, media: MediaContext): Pro
   for (const artifact of artifacts) {
     // A stop while the files are collected: none is posted after it.
     if (ctx.signal?.aborted) return;
-    if (turn.mediaPosted.includes(artifact.id)) continue;
+    // Posted already, or posted by its path before the gateway made it an artifact.
+    if (turn.mediaPosted.includes(artifact.id) || turn.mediaPosted.includes(pathFileId(artifact.title))) continue;
     try {
       await ctx.sink.postMedia(await storeArtifact(media, artifact));
     } catch (error) {

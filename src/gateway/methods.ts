@@ -70,26 +70,57 @@ async function runReplies(client: GatewayClient, sessionKey: string, runId: stri
   return messages.filter((message) => message.role === "assistant" && asRecord(message.__openclaw).runId === runId);
 }
 
-/**
- * Whether the run's reply carries media: a `MEDIA:` line (right after `final`, before the gateway
- * turns it into an artifact, about a second later) or a media part (after). `undefined` while the
- * reply is not in the session history.
- */
-export async function replyHasMedia(client: GatewayClient, sessionKey: string, runId: string): Promise<boolean | undefined> {
-  const replies = await runReplies(client, sessionKey, runId, 10);
-  if (replies.length === 0) return undefined;
-  return replies.some((message) => carriesMedia(message.content));
+/** What the run's reply says about media, read from the session history. */
+export interface ReplyMedia {
+  /** It carries media: a `MEDIA:` line or a media part. */
+  announced: boolean;
+  /**
+   * The paths of `MEDIA:` lines still in its text. The gateway turns each into an artifact about a
+   * second after `final`; one still there later means that never happened (the gateway was killed
+   * in between, and a restarted gateway does not do it), while the file itself is still on disk.
+   */
+  unconverted: string[];
 }
 
-const MEDIA_LINE = /(^|\n)[ \t]*MEDIA:/;
+/**
+ * What the run's reply carries: a `MEDIA:` line (right after `final`, before the gateway turns it
+ * into an artifact) or a media part (after). `undefined` while the reply is not in the history.
+ */
+export async function replyMedia(client: GatewayClient, sessionKey: string, runId: string): Promise<ReplyMedia | undefined> {
+  const replies = await runReplies(client, sessionKey, runId, 10);
+  if (replies.length === 0) return undefined;
+  const unconverted = replies.flatMap((message) => mediaLines(message.content));
+  return { announced: unconverted.length > 0 || replies.some((message) => carriesMedia(message.content)), unconverted };
+}
+
+/**
+ * Where the gateway serves a file an assistant reply names by path (OpenClaw's own route for its
+ * Control UI, under the session's media policy; the gateway token authorizes it).
+ */
+export function assistantMediaPath(source: string, sessionKey: string): string {
+  return `/__openclaw__/assistant-media?${new URLSearchParams({ source, sessionKey })}`;
+}
+
+const MEDIA_LINE = /(?:^|\n)[ \t]*MEDIA:[ \t]*(\S[^\n]*)/g;
 const MEDIA_PARTS = new Set(["image", "file", "audio", "video", "attachment", "document"]);
 
+function textParts(content: unknown): string[] {
+  if (typeof content === "string") return [content];
+  if (!Array.isArray(content)) return [];
+  return content.flatMap((item) => {
+    const part = asRecord(item);
+    return part.type === "text" && typeof part.text === "string" ? [part.text] : [];
+  });
+}
+
+function mediaLines(content: unknown): string[] {
+  return textParts(content).flatMap((text) => [...text.matchAll(MEDIA_LINE)].map((match) => match[1]!.trim()));
+}
+
 function carriesMedia(content: unknown): boolean {
-  if (typeof content === "string") return MEDIA_LINE.test(content);
   if (!Array.isArray(content)) return false;
   return content.some((item) => {
     const part = asRecord(item);
-    if (part.type === "text") return typeof part.text === "string" && MEDIA_LINE.test(part.text);
-    return typeof part.artifactId === "string" || MEDIA_PARTS.has(String(part.type));
+    return part.type !== "text" && (typeof part.artifactId === "string" || MEDIA_PARTS.has(String(part.type)));
   });
 }

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { GatewayClient } from "../../src/gateway/client";
 import { createDeviceIdentity, loadDeviceSigner } from "../../src/gateway/device";
 import { GatewayRequestError } from "../../src/gateway/errors";
-import { chatAbort, chatSend, downloadArtifact, listArtifacts, replyHasMedia } from "../../src/gateway/methods";
+import { chatAbort, chatSend, downloadArtifact, listArtifacts, replyMedia } from "../../src/gateway/methods";
 import { subscribeRun, type RunEvent } from "../../src/gateway/run-events";
 import { urlTransport } from "../../src/gateway/transport";
 import { awaitArtifacts } from "../../src/bridge/media";
@@ -59,11 +59,11 @@ describe("gateway client (real OpenClaw gateway)", () => {
     const client = await connect();
     const sessionKey = `test:client:${crypto.randomUUID()}`;
     const words = await turn(client, sessionKey, "just words please");
-    expect(await replyHasMedia(client, sessionKey, words.ack.runId)).toBe(false);
+    expect(await replyMedia(client, sessionKey, words.ack.runId)).toEqual({ announced: false, unconverted: [] });
     const picture = await turn(client, sessionKey, "take a picture please");
     // Asked at once: the file is not listed yet, but the reply already says it comes.
-    expect(await replyHasMedia(client, sessionKey, picture.ack.runId)).toBe(true);
-    expect(await replyHasMedia(client, sessionKey, "no-such-run")).toBeUndefined();
+    expect((await replyMedia(client, sessionKey, picture.ack.runId))?.announced).toBe(true);
+    expect(await replyMedia(client, sessionKey, "no-such-run")).toBeUndefined();
     // The text reply's run never gets a file; the picture's does.
     const transport = urlTransport(env.GATEWAY_URL!);
     const media = { client, transport, bucket: env.MEDIA, token: env.GATEWAY_TOKEN, sessionKey, keyPrefix: "test" };
