@@ -51,18 +51,25 @@ export type Sent = { kind: "running"; runId: string } | { kind: "done"; runId: s
  */
 export async function sendTurn(client: GatewayClient, turn: Turn, inbox: Inbox, options: { waitMs: number; signal?: AbortSignal }): Promise<Sent> {
   const sessionKey = turn.message.conversation;
-  const send = () => chatSend(client, { sessionKey, message: turn.message.text, idempotencyKey: idempotencyKey(turn) });
-  let ack: Awaited<ReturnType<typeof send>>;
-  try {
-    ack = await send();
-  } catch (error) {
-    if (!isPendingInputOrphaned(error)) throw error;
+  // The acknowledgement, or "orphaned" when the gateway refuses the key for good (it says so in the
+  // acknowledgement; a refused request is taken the same way).
+  const send = () =>
+    chatSend(client, { sessionKey, message: turn.message.text, idempotencyKey: idempotencyKey(turn) }).then(
+      (ack) => (isPendingInputOrphaned(ack) ? ("orphaned" as const) : ack),
+      (error: unknown) => {
+        if (isPendingInputOrphaned(error)) return "orphaned" as const;
+        throw error;
+      },
+    );
+  let ack = await send();
+  if (ack === "orphaned") {
     const found = await awaitReplyOrRun(client, sessionKey, turn.message.text, options);
     if (found?.kind === "done") return { kind: "done", runId: found.runId ?? idempotencyKey(turn), text: found.text };
     if (found?.kind === "active") return { kind: "running", runId: found.runId };
-    if (options.signal?.aborted) throw error;
+    if (options.signal?.aborted) throw new GatewayError("stopped while the message's own run was awaited", false);
     turn.resends = inbox.renewKey(turn.seq);
     ack = await send();
+    if (ack === "orphaned") throw new GatewayError("the gateway refused the message under a new key too", true);
   }
   if (ack.status !== "ok") return { kind: "running", runId: ack.runId };
   // Sent before and finished meanwhile (same idempotency key): no events will follow.

@@ -57,11 +57,17 @@ export class GatewayRequestError extends GatewayError {
 /**
  * OpenClaw took a message as pending input, restarted before running it, and will not continue that
  * input under its idempotency key again ("Pending input ownership ended; submit a new turn to
- * continue"): every retry with that key gets the same answer.
+ * continue"): every retry with that key gets the same answer. The gateway says so in the send's
+ * acknowledgement (`status: "error"` with that `summary`, and the run's `error` event); a refused
+ * request with those words is taken the same way.
  */
-export function isPendingInputOrphaned(error: unknown): boolean {
-  return error instanceof GatewayRequestError && /pending input ownership ended/i.test(error.message);
+export function isPendingInputOrphaned(refusal: unknown): boolean {
+  if (refusal instanceof GatewayRequestError) return ORPHANED.test(refusal.message);
+  const ack = refusal as { status?: unknown; summary?: unknown } | undefined;
+  return ack?.status === "error" && typeof ack.summary === "string" && ORPHANED.test(ack.summary);
 }
+
+const ORPHANED = /pending input ownership ended/i;
 
 /** This device is not paired yet; an operator (or the supervisor) must approve `requestId`. */
 export class PairingRequiredError extends GatewayRequestError {

@@ -1,8 +1,10 @@
 // A pass-through in front of the chaos run's gateway that can reproduce one fault of OpenClaw's
 // that the 1,000-message soak met: the gateway takes a message as pending input and dies before
-// running it; once restarted, it refuses that input under its idempotency key for good, with
-// `UNAVAILABLE: Pending input ownership ended; submit a new turn to continue` on every re-send
-// with that key (session-accessor's pending-input admission), while a new key is taken.
+// running it; once restarted, it refuses that input under its idempotency key for good ("Pending
+// input ownership ended; submit a new turn to continue", session-accessor's pending-input
+// admission) on every re-send with that key, while a new key is taken. It says so in the send's
+// acknowledgement, `{runId, status: "error", summary: "Error: Pending input ownership ended; ..."}`,
+// followed by the run's `error` event (as measured after two kills), and so does this pass-through.
 //
 // Everything else passes unchanged in both directions: HTTP (health, media) and every WebSocket
 // frame, with no header added (the gateway refuses forwarded headers from a peer it doesn't trust).
@@ -119,7 +121,10 @@ export async function startOrphanProxy(gatewayPort) {
       const text = String(send.params?.message ?? "");
       if (refused.has(key)) {
         stats.refused += 1;
-        client.send(JSON.stringify({ type: "res", id: send.id, ok: false, error: { code: "UNAVAILABLE", message: ORPHANED_INPUT } }));
+        // As the gateway refuses it: an acknowledgement with `status: "error"`, then the run's error.
+        const session = String(send.params?.sessionKey ?? "");
+        client.send(JSON.stringify({ type: "res", id: send.id, ok: true, payload: { runId: key, status: "error", summary: `Error: ${ORPHANED_INPUT}` } }));
+        client.send(JSON.stringify({ type: "event", event: "chat", payload: { runId: key, sessionKey: `agent:main:${session}`, state: "error", errorMessage: `Error: ${ORPHANED_INPUT}` } }));
         return;
       }
       const match = [...armed].find((words) => text.includes(words));
