@@ -10,9 +10,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { awaitArtifacts, storeArtifact, type MediaContext } from "../../src/bridge/media";
 import { GatewayClient } from "../../src/gateway/client";
 import { createDeviceIdentity, loadDeviceSigner } from "../../src/gateway/device";
-import { chatSend } from "../../src/gateway/methods";
-import { subscribeRun } from "../../src/gateway/run-events";
 import { urlTransport } from "../../src/gateway/transport";
+import { runToEnd } from "../support/gateway-run";
 
 const open: GatewayClient[] = [];
 afterEach(() => {
@@ -44,11 +43,7 @@ async function pictureRun(bucket: R2Bucket): Promise<MediaContext> {
   const client = await GatewayClient.connect(transport, { token: env.GATEWAY_TOKEN, device });
   open.push(client);
   const sessionKey = `test:media-r2:${crypto.randomUUID()}`;
-  const subscription = subscribeRun(client);
-  const ack = await chatSend(client, { sessionKey, message: "a picture please", idempotencyKey: crypto.randomUUID() });
-  subscription.bind(ack.runId);
-  const events: string[] = [];
-  for await (const event of subscription) events.push(event.type);
+  const { ack, events } = await runToEnd(client, sessionKey, "a picture please");
   expect(events.at(-1)).toBe("final");
   return { client, transport, bucket, token: env.GATEWAY_TOKEN, sessionKey, runId: ack.runId, keyPrefix: `test-r2/${crypto.randomUUID()}`, waitMs: 15_000 };
 }

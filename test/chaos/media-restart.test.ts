@@ -13,9 +13,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { awaitArtifacts, storeArtifact, type MediaContext } from "../../src/bridge/media";
 import { GatewayClient } from "../../src/gateway/client";
 import { createDeviceIdentity, loadDeviceSigner } from "../../src/gateway/device";
-import { chatSend, listArtifacts, replyMedia } from "../../src/gateway/methods";
-import { subscribeRun } from "../../src/gateway/run-events";
+import { listArtifacts, replyMedia } from "../../src/gateway/methods";
 import { urlTransport } from "../../src/gateway/transport";
+import { runToEnd } from "../support/gateway-run";
 
 const open: GatewayClient[] = [];
 afterEach(() => {
@@ -55,11 +55,7 @@ async function pictureCutOffFromItsArtifact(): Promise<{ sessionKey: string; run
   for (let attempt = 1; attempt <= 3; attempt++) {
     const client = await connect();
     const sessionKey = `test:media-restart:${crypto.randomUUID()}`;
-    const subscription = subscribeRun(client);
-    const ack = await chatSend(client, { sessionKey, message: `picture after a kill ${attempt} please`, idempotencyKey: crypto.randomUUID() });
-    subscription.bind(ack.runId);
-    const events: string[] = [];
-    for await (const event of subscription) events.push(event.type);
+    const { ack, events } = await runToEnd(client, sessionKey, `picture after a kill ${attempt} please`);
     expect(events.at(-1)).toBe("final");
     await killAndWait();
     const after = await connect();
@@ -103,11 +99,7 @@ describe("a picture whose gateway died between the reply and its artifact", () =
   it("is not fetched by its path when the gateway made the artifact", async () => {
     const client = await connect();
     const sessionKey = `test:media-restart:${crypto.randomUUID()}`;
-    const subscription = subscribeRun(client);
-    const ack = await chatSend(client, { sessionKey, message: "picture made in peace please", idempotencyKey: crypto.randomUUID() });
-    subscription.bind(ack.runId);
-    const events: string[] = [];
-    for await (const event of subscription) events.push(event.type);
+    const { ack, events } = await runToEnd(client, sessionKey, "picture made in peace please");
     expect(events.at(-1)).toBe("final");
     const files = await awaitArtifacts({ client, transport: urlTransport(env.GATEWAY_URL!), bucket: env.MEDIA, token: env.GATEWAY_TOKEN, sessionKey, runId: ack.runId, keyPrefix: "test" });
     expect(files).toHaveLength(1);
