@@ -94,6 +94,13 @@ export function mediaKey(keyPrefix: string, artifact: RunFile): string {
 }
 
 const TRIES = 3;
+/**
+ * The download's tries: an artifact just listed can be unknown to `artifacts.download` for a while
+ * ("artifact not found"; the listing reads the transcript, the download the file store, written
+ * later), over a second under load: up to about ten seconds, backing off.
+ */
+const DOWNLOAD_TRIES = 8;
+const downloadDelayMs = (attempt: number) => Math.min(250 * 2 ** (attempt - 1), 2_000);
 
 /**
  * The connection to the gateway went away (it restarted): no try on this connection can succeed.
@@ -106,15 +113,20 @@ export function connectionLost(error: unknown): boolean {
 /** Thrown when the download's own tries are used up: the copy is not tried again for it. */
 class DownloadFailed extends Error {}
 
-/** `op` tried up to TRIES times, a moment apart, while `again` allows; the last failure is thrown. */
-async function tries<T>(what: string, op: () => Promise<T>, again: (error: unknown) => boolean = () => true): Promise<T> {
+/** `op` tried up to `times` times, a moment apart, while `again` allows; the last failure is thrown. */
+async function tries<T>(
+  what: string,
+  op: () => Promise<T>,
+  again: (error: unknown) => boolean = () => true,
+  { times = TRIES, delayMs = (attempt: number) => 250 * attempt } = {},
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await op();
     } catch (error) {
-      if (attempt >= TRIES || !again(error)) throw error;
-      console.warn(`media: ${what} failed (try ${attempt} of ${TRIES}):`, error instanceof Error ? error.message : String(error));
-      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      if (attempt >= times || !again(error)) throw error;
+      console.warn(`media: ${what} failed (try ${attempt} of ${times}):`, error instanceof Error ? error.message : String(error));
+      await new Promise((resolve) => setTimeout(resolve, delayMs(attempt)));
     }
   }
 }
@@ -130,12 +142,13 @@ export async function storeArtifact(ctx: MediaContext, artifact: RunFile): Promi
       const stored = await ctx.bucket.head(key);
       if (stored) return stored;
       if ("path" in artifact) return putDownload(ctx, key, contentType, assistantMediaPath(artifact.path, ctx.sessionKey));
-      // An artifact just listed can be unknown to the download for a moment ("artifact not found",
-      // seen under load): the download has tries of its own, so they don't use up the copy's.
+      // An artifact just listed can be unknown to the download for a while (DOWNLOAD_TRIES): the
+      // download has tries of its own, so they don't use up the copy's.
       const download = await tries(
         `downloading ${artifact.id}`,
         () => downloadArtifact(ctx.client, { sessionKey: ctx.sessionKey, runId: ctx.runId, artifactId: artifact.id }),
         (error) => !connectionLost(error),
+        { times: DOWNLOAD_TRIES, delayMs: downloadDelayMs },
       ).catch((error: unknown) => {
         if (connectionLost(error)) throw error;
         throw new DownloadFailed(error instanceof Error ? error.message : String(error));

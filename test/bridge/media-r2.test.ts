@@ -9,6 +9,7 @@ import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { awaitArtifacts, storeArtifact, type MediaContext } from "../../src/bridge/media";
 import { GatewayClient } from "../../src/gateway/client";
+import { GatewayRequestError } from "../../src/gateway/errors";
 import { createDeviceIdentity, loadDeviceSigner } from "../../src/gateway/device";
 import { urlTransport } from "../../src/gateway/transport";
 import { runToEnd } from "../support/gateway-run";
@@ -61,6 +62,25 @@ describe("media through R2's transient errors", () => {
     expect(bytes.length).toBe(item.size);
     expect((await env.MEDIA.head(item.key))?.size).toBe(item.size);
     expect(refused).toEqual({ put: 2, get: 2 });
+  });
+
+  it("waits out an artifact the download doesn't know yet, as a loaded gateway answers right after listing it", async () => {
+    const ctx = await pictureRun(env.MEDIA);
+    const [artifact] = await awaitArtifacts(ctx);
+    // The gateway's own answer, seen in the 1,000-message soak for over a second after the listing:
+    // the first five downloads are answered with it before they reach the gateway.
+    let refused = 0;
+    const request = ctx.client.request.bind(ctx.client);
+    ctx.client.request = ((method: string, params: unknown, timeoutMs?: number) => {
+      if (method === "artifacts.download" && refused < 5) {
+        refused++;
+        return Promise.reject(new GatewayRequestError(method, "INVALID_REQUEST", "artifact not found", undefined, false));
+      }
+      return request(method, params, timeoutMs);
+    }) as typeof ctx.client.request;
+    const item = await storeArtifact(ctx, artifact!);
+    expect(refused).toBe(5);
+    expect((await env.MEDIA.head(item.key))?.size).toBe(item.size);
   });
 
   it("gives up after a bounded number of tries, so the turn can say the file was not delivered", async () => {
