@@ -39,7 +39,7 @@ const UNKNOWN_WAIT_MS = 6_000;
  * A file of the run: one of the gateway's artifacts, or a file its reply names by path (a `MEDIA:`
  * line) that never became one, fetched from the gateway's assistant-media route instead.
  */
-export type RunFile = Artifact | { id: string; title: string; mimeType?: string; path: string };
+export type RunFile = Artifact | { id: string; title: string; mimeType?: undefined; path: string };
 
 /** The id under which a file named by path is recorded as posted: its artifact, made later, has its name as title. */
 export const pathFileId = (title: string) => `path:${title}`;
@@ -65,27 +65,12 @@ export async function awaitArtifacts(ctx: MediaContext): Promise<RunFile[]> {
     await new Promise((resolve) => setTimeout(resolve, ctx.pollMs ?? 500));
   }
   if (reply?.announced === false) return [];
-  const unconverted = (await replyMedia(ctx.client, ctx.sessionKey, ctx.runId))?.unconverted ?? [];
-  return unconverted.map((path) => {
+  // Read again only after a wait (the reply may have reached the history meanwhile).
+  const latest = waitMs > 0 ? await replyMedia(ctx.client, ctx.sessionKey, ctx.runId) : reply;
+  return (latest?.unconverted ?? []).map((path) => {
     const title = path.split("/").at(-1) || "file";
-    return { id: pathFileId(title), title, path, ...(mimeTypeOf(title) ? { mimeType: mimeTypeOf(title) } : {}) };
+    return { id: pathFileId(title), title, path };
   });
-}
-
-const MIME_TYPES: Record<string, string> = {
-  png: "image/png",
-  jpg: "image/jpeg",
-  jpeg: "image/jpeg",
-  gif: "image/gif",
-  webp: "image/webp",
-  mp4: "video/mp4",
-  webm: "video/webm",
-  pdf: "application/pdf",
-  txt: "text/plain",
-};
-
-function mimeTypeOf(name: string): string | undefined {
-  return MIME_TYPES[name.split(".").at(-1)?.toLowerCase() ?? ""];
 }
 
 export function mediaKey(keyPrefix: string, artifact: RunFile): string {
@@ -134,14 +119,14 @@ async function tries<T>(
 /** Copy one file of the run into R2 (streamed where the gateway serves a URL) and describe it. */
 export async function storeArtifact(ctx: MediaContext, artifact: RunFile): Promise<MediaItem> {
   const key = mediaKey(ctx.keyPrefix, artifact);
-  const contentType = artifact.mimeType ?? "application/octet-stream";
   // A streamed body can't be sent twice: a failed copy is tried again from the download.
   const object = await tries(
     `storing ${key}`,
     async () => {
       const stored = await ctx.bucket.head(key);
       if (stored) return stored;
-      if ("path" in artifact) return putDownload(ctx, key, contentType, assistantMediaPath(artifact.path, ctx.sessionKey));
+      // A file named by path: its type is the one the gateway serves it with.
+      if ("path" in artifact) return putDownload(ctx, key, undefined, assistantMediaPath(artifact.path, ctx.sessionKey));
       // An artifact just listed can be unknown to the download for a while (DOWNLOAD_TRIES): the
       // download has tries of its own, so they don't use up the copy's.
       const download = await tries(
@@ -153,19 +138,23 @@ export async function storeArtifact(ctx: MediaContext, artifact: RunFile): Promi
         if (connectionLost(error)) throw error;
         throw new DownloadFailed(error instanceof Error ? error.message : String(error));
       });
-      return putDownload(ctx, key, contentType, download.url, download.data);
+      return putDownload(ctx, key, artifact.mimeType, download.url, download.data);
     },
     (error) => !(error instanceof DownloadFailed) && !connectionLost(error),
   );
+  const contentType = object.httpMetadata?.contentType ?? artifact.mimeType ?? OCTETS;
   return withLink(describeObject(ctx, key, artifact.title, contentType, object.size), ctx.publicUrl, ctx.token);
 }
 
-async function putDownload(ctx: MediaContext, key: string, contentType: string, url?: string, data?: string): Promise<R2Object> {
-  const httpMetadata = { contentType };
-  if (data !== undefined) return ctx.bucket.put(key, base64Bytes(data), { httpMetadata });
+const OCTETS = "application/octet-stream";
+
+/** Store a download in R2 under `key`; without `contentType`, the type the gateway served it with. */
+async function putDownload(ctx: MediaContext, key: string, contentType: string | undefined, url?: string, data?: string): Promise<R2Object> {
+  if (data !== undefined) return ctx.bucket.put(key, base64Bytes(data), { httpMetadata: { contentType: contentType ?? OCTETS } });
   if (!url) throw new Error("the gateway offered no way to download this artifact");
   const response = await ctx.transport.fetch(url, { headers: { Authorization: `Bearer ${ctx.token}` } });
   if (!response.ok || !response.body) throw new Error(`artifact download failed: HTTP ${response.status}`);
+  const httpMetadata = { contentType: contentType ?? response.headers.get("content-type") ?? OCTETS };
   const length = Number(response.headers.get("content-length"));
   // R2 needs a stream of known length; FixedLengthStream gives it one without buffering.
   const body = Number.isFinite(length) && length > 0 ? response.body.pipeThrough(new FixedLengthStream(length)) : await response.arrayBuffer();

@@ -87,8 +87,6 @@ async function runAttempt(turn: Turn, ctx: TurnContext, answered: () => Promise<
   }
   const { client, transport } = connection;
   let stream: TextStream | undefined;
-  // Delivered by an earlier attempt, whose connection the gateway dropped: only the files are left.
-  const resumed = turn.delivered;
   try {
     let runId = turn.runId;
     if (!turn.delivered) {
@@ -100,7 +98,9 @@ async function runAttempt(turn: Turn, ctx: TurnContext, answered: () => Promise<
     }
     if (ctx.signal?.aborted) return await stopped(ctx, client, turn, runId, undefined);
     await answered();
-    if (runId) await postMedia(turn, ctx, { ...ctx.media, client, transport, sessionKey: turn.message.conversation, runId, keyPrefix: mediaPrefix(turn), resumed });
+    // `turn.delivered` is as this attempt found it: true when an earlier attempt, whose connection
+    // the gateway dropped, delivered the answer and only the files are left.
+    if (runId) await postMedia(turn, ctx, { ...ctx.media, client, transport, sessionKey: turn.message.conversation, runId, keyPrefix: mediaPrefix(turn), resumed: turn.delivered });
     await quietly(sink.clearStatus());
     return { kind: "done" };
   } catch (error) {

@@ -82,7 +82,7 @@ describe("a picture whose gateway died between the reply and its artifact", () =
     };
     const files = await awaitArtifacts(ctx);
     const name = path.split("/").at(-1)!;
-    expect(files).toEqual([{ id: `path:${name}`, title: name, path, mimeType: "image/png" }]);
+    expect(files).toEqual([{ id: `path:${name}`, title: name, path }]);
 
     const item = await storeArtifact(ctx, files[0]!);
     expect(item).toMatchObject({ name, contentType: "image/png" });
